@@ -1,0 +1,153 @@
+"""The one place that decides the array module (NumPy or CuPy).
+
+``EXPREG_BACKEND`` selects it:
+
+``auto`` (default)
+    CuPy when :func:`cupy.is_available` is true (a driver and a device are
+    usable), NumPy otherwise.  ``import cupy`` alone is not a test: on a machine
+    without a driver the import succeeds and the first allocation fails.
+``numpy``
+    NumPy, even where a GPU is usable (useful for reproducing a CPU run).
+``cupy``
+    CuPy, and fail at once with one sentence if no GPU is usable.
+
+Every numerical function in :mod:`expreg_nb` computes with the module of its
+input arrays (:func:`array_module`) and creates new arrays with :func:`get_xp`.
+Results meant for plotting go through :func:`to_numpy`.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import sys
+
+import numpy as np
+
+ENV_VAR = "EXPREG_BACKEND"
+BACKENDS = ("auto", "numpy", "cupy")
+
+
+class BackendError(RuntimeError):
+    """The requested array backend cannot be used on this machine."""
+
+
+def requested_backend() -> str:
+    """The value of ``EXPREG_BACKEND`` (default ``auto``), validated."""
+    value = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+    if value not in BACKENDS:
+        raise BackendError(
+            f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} is not a known backend; "
+            f"expected one of {', '.join(BACKENDS)}."
+        )
+    return value
+
+
+@functools.lru_cache(maxsize=1)
+def _cupy_status() -> tuple[object | None, str]:
+    """Import CuPy once and ask whether a GPU is usable.
+
+    Returns ``(module or None, reason)``; ``reason`` says why CuPy is unusable.
+    """
+    try:
+        cupy = importlib.import_module("cupy")
+    except Exception as exc:  # ImportError, or a broken CUDA install
+        return None, f"CuPy is not installed or does not import ({type(exc).__name__}: {exc})"
+    try:
+        usable = bool(cupy.is_available())
+    except Exception as exc:  # pragma: no cover - depends on the driver
+        return None, f"cupy.is_available() failed ({type(exc).__name__}: {exc})"
+    if not usable:
+        return None, "CuPy is installed but no usable CUDA GPU/driver was found (cupy.is_available() is False)"
+    return cupy, ""
+
+
+def reset_cache() -> None:
+    """Forget the cached CuPy probe (for tests that mock ``cupy``)."""
+    _cupy_status.cache_clear()
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and :func:`cupy.is_available` is true."""
+    return _cupy_status()[0] is not None
+
+
+def get_xp():
+    """The array module selected by ``EXPREG_BACKEND``: :mod:`numpy` or :mod:`cupy`."""
+    choice = requested_backend()
+    if choice == "numpy":
+        return np
+    cupy, reason = _cupy_status()
+    if cupy is not None:
+        return cupy
+    if choice == "cupy":
+        raise BackendError(
+            f"{ENV_VAR}=cupy but no GPU backend is usable: {reason}; "
+            f"install the GPU extra (pip install '.[gpu]') on a machine with an NVIDIA GPU, "
+            f"or set {ENV_VAR}=numpy."
+        )
+    return np
+
+
+def backend_name() -> str:
+    """``"numpy"`` or ``"cupy"``: the backend :func:`get_xp` resolves to now."""
+    return "cupy" if get_xp() is not np else "numpy"
+
+
+def is_cupy_array(x) -> bool:
+    return type(x).__module__.split(".")[0] == "cupy"
+
+
+def array_module(*arrays):
+    """The module of the given arrays: CuPy if any of them is a CuPy array, else NumPy."""
+    for x in arrays:
+        if is_cupy_array(x):
+            return importlib.import_module("cupy")
+    return np
+
+
+def to_numpy(x):
+    """A NumPy copy/view of ``x`` (CuPy arrays are copied to the host)."""
+    if is_cupy_array(x):
+        return x.get()
+    return np.asarray(x)
+
+
+def to_device(x, xp=None):
+    """Move a host array to the active backend (or to ``xp`` when given)."""
+    xp = get_xp() if xp is None else xp
+    if xp is np:
+        return to_numpy(x)
+    return xp.asarray(x)
+
+
+def synchronize(xp) -> None:
+    """Wait for queued GPU work (no-op on NumPy); used by timings."""
+    if xp is not np:
+        xp.cuda.Device().synchronize()
+
+
+def describe() -> str:
+    """One line naming the backend and its version, e.g. for a chapter's first cell."""
+    xp = get_xp()
+    if xp is np:
+        return f"numpy {np.__version__} (CPU)"
+    dev = xp.cuda.Device()
+    name = xp.cuda.runtime.getDeviceProperties(dev.id)["name"]
+    name = name.decode() if isinstance(name, bytes) else name
+    return f"cupy {xp.__version__} on GPU {dev.id} ({name})"
+
+
+def _excepthook(exc_type, exc, tb, _previous=sys.excepthook):
+    """Print an uncaught :class:`BackendError` as one line, without a traceback.
+
+    Only affects scripts (``python -c ...``) that let the error escape; other
+    exceptions and IPython kernels are untouched.
+    """
+    if isinstance(exc, BackendError):
+        print(f"expreg_nb: {exc}", file=sys.stderr)
+        return
+    _previous(exc_type, exc, tb)
+
+
+sys.excepthook = _excepthook

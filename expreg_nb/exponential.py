@@ -1,0 +1,311 @@
+r"""Part I: over-parameterized exponential regression (Gao, Mahadevan, Song 2023).
+
+Model (normalized form, the default)::
+
+    u_i = F(W, x_i) = (1/sqrt(m)) * sum_r a_r exp(<w_r, x_i>)
+
+with ``W`` of shape (m, d) (row r is w_r), fixed signs ``a`` in {-1, +1}^m,
+data ``X`` of shape (n, d) and labels ``y`` of shape (n,).  ``normalized=False``
+drops the 1/sqrt(m), which is the form written in the paper's abstract.
+
+Everything is written as matrix products over chunks of neurons
+(:func:`expreg_nb.chunks.neuron_slices`), so no m x n x d array is formed and
+the extra memory of :func:`gram` is O(n^2 + n * chunk).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backend import array_module, get_xp, to_numpy
+from .chunks import neuron_slices
+from .seeding import check_seed, rademacher, standard_normal
+from .training import History, gradient_descent
+from .validation import (
+    as_float_array,
+    check_int,
+    check_real,
+    check_rows,
+    check_same_backend,
+)
+
+#: Quantities :func:`train` can record on request.
+RECORDABLE = ("lambda_min", "lambda_max", "movement", "gram_drift")
+
+
+# --------------------------------------------------------------------------- helpers
+def _scale(m: int, normalized: bool) -> float:
+    return 1.0 / math.sqrt(m) if normalized else 1.0
+
+
+def _check_model(W, a, X):
+    W = as_float_array(W, "W", ndim=2)
+    a = as_float_array(a, "a", ndim=1)
+    X = as_float_array(X, "X", ndim=2)
+    check_same_backend(W=W, a=a, X=X)
+    if a.shape[0] != W.shape[0]:
+        raise ValueError(f"a has {a.shape[0]} entries but W has {W.shape[0]} rows (neurons); they must match")
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
+    return W, a, X
+
+
+def _check_labels(y, X):
+    y = as_float_array(y, "y", ndim=1)
+    check_same_backend(X=X, y=y)
+    check_rows("X", X, "y", y)
+    return y
+
+
+def _finite_or_raise(value, what: str, W, X):
+    xp = array_module(value)
+    if not bool(xp.isfinite(value).all()):
+        zmax = max(float(xp.abs(X @ W[s].T).max()) for s in neuron_slices(W.shape[0], X.shape[0]))
+        raise FloatingPointError(
+            f"{what} is not finite: exp(<w_r, x_i>) overflowed float64 "
+            f"(max |<w_r, x_i>| = {zmax:.4g}, overflow above ~709)."
+        )
+    return value
+
+
+def _exp_features(W, X, sl):
+    """The n x c block E^T[:, sl] with entries exp(<w_r, x_i>)."""
+    return array_module(W).exp(X @ W[sl].T)
+
+
+# --------------------------------------------------------------------------- API
+def init_params(m, d, *, seed, coupled=False):
+    """Initial weights and signs ``(W, a)`` on the active backend.
+
+    ``W`` has i.i.d. N(0, 1) entries (w_r(0) ~ N(0, I_d)); ``a`` holds
+    independent uniform signs.  With ``coupled=True`` neurons come in pairs
+    (rows 2k and 2k+1) with equal weights and opposite signs, so that
+    F(W(0), x) = 0 for every x; ``m`` must then be even.
+    """
+    m, d = check_int(m, "m"), check_int(d, "d")
+    seed = check_seed(seed)
+    xp = get_xp()
+    if not coupled:
+        return standard_normal((m, d), seed, "exp-init", "W"), rademacher(m, seed, "exp-init", "a")
+    if m % 2:
+        raise ValueError(f"m must be even for the coupled initialization, got m={m}")
+    half = standard_normal((m // 2, d), seed, "exp-init", "W")
+    signs = rademacher(m // 2, seed, "exp-init", "a")
+    return xp.repeat(half, 2, axis=0), xp.stack([signs, -signs], axis=1).reshape(m)
+
+
+def forward(W, a, X, *, normalized=True, chunk=None):
+    """Model outputs ``u`` (shape (n,)) for the rows of ``X``."""
+    W, a, X = _check_model(W, a, X)
+    xp = array_module(W)
+    u = xp.zeros(X.shape[0])
+    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
+        u += _exp_features(W, X, sl) @ a[sl]
+    return _finite_or_raise(u * _scale(W.shape[0], normalized), "the model output", W, X)
+
+
+def loss(W, a, X, y, *, normalized=True, chunk=None):
+    """Quadratic loss L(W) = 0.5 * ||u - y||^2 (a float)."""
+    u = forward(W, a, X, normalized=normalized, chunk=chunk)
+    y = _check_labels(y, X)
+    return 0.5 * float(((u - y) ** 2).sum())
+
+
+def _residual_and_grad(W, a, X, y, scale, chunk=None):
+    """(u - y, dL/dW) with every exp(<w_r, x_i>) computed once when it fits a chunk budget."""
+    slices = neuron_slices(W.shape[0], X.shape[0], chunk)
+    if len(slices) == 1:
+        Et = _exp_features(W, X, slices[0])
+        e = (Et @ a) * scale - y
+        return e, (a[:, None] * scale) * (Et.T @ (e[:, None] * X))
+    xp = array_module(W)
+    u = xp.zeros(X.shape[0])
+    for sl in slices:
+        u += _exp_features(W, X, sl) @ a[sl]
+    e = u * scale - y
+    eX = e[:, None] * X
+    g = xp.empty_like(W)
+    for sl in slices:
+        g[sl] = (a[sl, None] * scale) * (_exp_features(W, X, sl).T @ eX)
+    return e, g
+
+
+def grad(W, a, X, y, *, normalized=True, chunk=None):
+    r"""Gradient of the loss with respect to ``W`` (shape of ``W``).
+
+    Matrix form: grad = (1/sqrt m) diag(a) E diag(u - y) X with E_{ri} = exp(<w_r, x_i>).
+    """
+    W, a, X = _check_model(W, a, X)
+    y = _check_labels(y, X)
+    _, g = _residual_and_grad(W, a, X, y, _scale(W.shape[0], normalized), chunk)
+    return _finite_or_raise(g, "the gradient", W, X)
+
+
+def gram(W, X, *, normalized=True, chunk=None):
+    r"""The Gram (NTK) matrix H(W), shape (n, n).
+
+    H_{ij} = (1/m) sum_r <x_i, x_j> exp(<w_r, x_i> + <w_r, x_j>) = (X X^T) o (E^T E) / m,
+    accumulated over chunks of neurons.  ``normalized=False`` gives the NTK of
+    the unnormalized model, m times larger.  The signs a_r^2 = 1 drop out.
+    """
+    W = as_float_array(W, "W", ndim=2)
+    X = as_float_array(X, "X", ndim=2)
+    check_same_backend(W=W, X=X)
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
+    xp = array_module(W)
+    n, m = X.shape[0], W.shape[0]
+    K = xp.zeros((n, n))
+    for sl in neuron_slices(m, n, chunk):
+        Et = _exp_features(W, X, sl)
+        K += Et @ Et.T
+    K *= X @ X.T
+    if normalized:
+        K /= m
+    return _finite_or_raise(K, "the Gram matrix", W, X)
+
+
+def gram_star(X):
+    r"""The infinite-width Gram matrix H*_{ij} = <x_i, x_j> exp(||x_i + x_j||^2 / 2)."""
+    X = as_float_array(X, "X", ndim=2)
+    xp = array_module(X)
+    G = X @ X.T
+    s = xp.diagonal(G)
+    return G * xp.exp(0.5 * (s[:, None] + s[None, :]) + G)
+
+
+def lambda_min_star(X) -> float:
+    """lambda = lambda_min(H*), the constant of the convergence theorem."""
+    H = gram_star(X)
+    return float(array_module(H).linalg.eigvalsh(H)[0])
+
+
+@dataclass
+class TrainResult:
+    """Result of :func:`train`: final and initial weights, signs, and the :class:`History`."""
+
+    W: object
+    a: object
+    W0: object
+    history: History
+    normalized: bool = True
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.history.loss[-1])
+
+    def movement(self):
+        """Per-neuron distance ||w_r(T) - w_r(0)|| as a NumPy array."""
+        return to_numpy(((self.W - self.W0) ** 2).sum(axis=1) ** 0.5)
+
+
+def train(
+    X,
+    y,
+    *,
+    m,
+    eta,
+    steps,
+    seed,
+    normalized=True,
+    coupled=False,
+    init=None,
+    record=(),
+    record_every=1,
+    tol=None,
+    progress=None,
+    chunk=None,
+):
+    """Gradient descent W(t+1) = W(t) - eta * grad L(W(t)) from a seeded initialization.
+
+    Parameters
+    ----------
+    X, y
+        Data (n, d) and labels (n,), NumPy or CuPy arrays.
+    m, eta, steps, seed
+        Width, step size (> 0), number of steps (>= 0), seed of the initialization.
+    normalized, coupled
+        Model form (1/sqrt(m) or not) and initialization (see :func:`init_params`).
+    init
+        Optional ``(W0, a)`` to start from instead of :func:`init_params`.
+    record
+        Any of :data:`RECORDABLE`: ``"lambda_min"``/``"lambda_max"`` of H(W(t)),
+        ``"movement"`` (records ``movement_max`` and ``movement_rms`` of
+        ||w_r(t) - w_r(0)||) and ``"gram_drift"`` (||H(W(t)) - H(W(0))||_2),
+        every ``record_every`` steps.
+    tol
+        Stop early once L(t)/L(0) <= tol.
+    progress
+        tqdm progress bar: ``None`` shows it for long runs, ``False`` silences it.
+
+    Returns
+    -------
+    :class:`TrainResult`.  Raises :class:`~expreg_nb.training.DivergenceError`
+    (naming the step) when the loss stops being finite.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    y = _check_labels(y, X)
+    m = check_int(m, "m")
+    eta = check_real(eta, "eta", positive=True)
+    steps = check_int(steps, "steps", minimum=0)
+    unknown = set(record) - set(RECORDABLE)
+    if isinstance(record, str) or unknown:
+        raise ValueError(f"record must be a collection of {RECORDABLE}, got {record!r}")
+    if init is None:
+        W0, a = init_params(m, X.shape[1], seed=seed, coupled=coupled)
+        xp = array_module(X)
+        W0, a = xp.asarray(W0), xp.asarray(a)
+    else:
+        W0, a = init
+        W0, a, X = _check_model(W0, a, X)
+        if W0.shape[0] != m:
+            raise ValueError(f"init has {W0.shape[0]} neurons but m={m}")
+    scale = _scale(m, normalized)
+
+    def objective(p):
+        e, g = _residual_and_grad(p["W"], a, X, y, scale, chunk)
+        return e, {"W": g}
+
+    monitors = {}
+    cache = {}
+
+    def H_of(p):
+        if cache.get("W") is not p["W"]:
+            cache["W"], cache["H"] = p["W"], gram(p["W"], X, normalized=normalized, chunk=chunk)
+            cache["eig"] = None
+        return cache["H"]
+
+    def eig_of(p):
+        H = H_of(p)
+        if cache["eig"] is None:
+            cache["eig"] = array_module(H).linalg.eigvalsh(H)
+        return cache["eig"]
+
+    if "lambda_min" in record:
+        monitors["lambda_min"] = lambda p: eig_of(p)[0]
+    if "lambda_max" in record:
+        monitors["lambda_max"] = lambda p: eig_of(p)[-1]
+    if "movement" in record:
+        def _dist(p):
+            return (((p["W"] - W0) ** 2).sum(axis=1)) ** 0.5
+        monitors["movement_max"] = lambda p: _dist(p).max()
+        monitors["movement_rms"] = lambda p: ((_dist(p) ** 2).mean()) ** 0.5
+    if "gram_drift" in record:
+        H0 = gram(W0, X, normalized=normalized, chunk=chunk)
+        monitors["gram_drift"] = lambda p: array_module(H0).linalg.norm(H_of(p) - H0, 2)
+
+    params, history = gradient_descent(
+        {"W": W0},
+        objective,
+        {"W": eta},
+        steps,
+        monitors=monitors,
+        record_every=record_every,
+        tol=tol,
+        progress=progress,
+        desc=f"exp-regression m={m}",
+        rate_names={"W": "eta"},
+    )
+    return TrainResult(W=params["W"], a=a, W0=W0, history=history, normalized=normalized)

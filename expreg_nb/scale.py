@@ -1,0 +1,34 @@
+"""Problem sizes: the one place that reads ``EXPREG_SCALE``.
+
+``book`` (default)
+    CPU-sized runs: every chapter executes in well under a minute on two cores.
+``full``
+    Paper-sized runs meant for a GPU (``EXPREG_BACKEND=cupy``).
+
+Chapters choose sizes with :func:`pick`, e.g. ``m = pick(book=1024, full=2**16)``.
+"""
+from __future__ import annotations
+
+import os
+
+ENV_VAR = "EXPREG_SCALE"
+SCALES = ("book", "full")
+
+
+class ScaleError(ValueError):
+    """``EXPREG_SCALE`` has a value that is not one of :data:`SCALES`."""
+
+
+def current_scale() -> str:
+    value = os.environ.get(ENV_VAR, "book").strip().lower() or "book"
+    if value not in SCALES:
+        raise ScaleError(
+            f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} is not a known scale; "
+            f"expected one of {', '.join(SCALES)}."
+        )
+    return value
+
+
+def pick(*, book, full):
+    """Return ``book`` or ``full`` according to :func:`current_scale`."""
+    return full if current_scale() == "full" else book
