@@ -20,15 +20,16 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-import sys
 
 import numpy as np
+
+from .errors import ConfigError
 
 ENV_VAR = "EXPREG_BACKEND"
 BACKENDS = ("auto", "numpy", "cupy")
 
 
-class BackendError(RuntimeError):
+class BackendError(ConfigError, RuntimeError):
     """The requested array backend cannot be used on this machine."""
 
 
@@ -136,18 +137,3 @@ def describe() -> str:
     name = xp.cuda.runtime.getDeviceProperties(dev.id)["name"]
     name = name.decode() if isinstance(name, bytes) else name
     return f"cupy {xp.__version__} on GPU {dev.id} ({name})"
-
-
-def _excepthook(exc_type, exc, tb, _previous=sys.excepthook):
-    """Print an uncaught :class:`BackendError` as one line, without a traceback.
-
-    Only affects scripts (``python -c ...``) that let the error escape; other
-    exceptions and IPython kernels are untouched.
-    """
-    if isinstance(exc, BackendError):
-        print(f"expreg_nb: {exc}", file=sys.stderr)
-        return
-    _previous(exc_type, exc, tb)
-
-
-sys.excepthook = _excepthook

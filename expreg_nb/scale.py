@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 
+from .errors import ConfigError
+
 ENV_VAR = "EXPREG_SCALE"
 SCALES = ("book", "full")
 
 
-class ScaleError(ValueError):
+class ScaleError(ConfigError, ValueError):
     """``EXPREG_SCALE`` has a value that is not one of :data:`SCALES`."""
 
 

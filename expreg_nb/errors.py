@@ -1,0 +1,26 @@
+"""Errors about the environment configuration (``EXPREG_BACKEND``, ``EXPREG_SCALE``).
+
+A script that lets a :class:`ConfigError` escape (``python -c ...``) prints it
+as one line, ``expreg_nb: <message>``, and exits with status 1, instead of a
+traceback: the message already says what to change.  Every other exception, and
+IPython/Jupyter kernels (which do not use :data:`sys.excepthook`), are untouched.
+"""
+from __future__ import annotations
+
+import sys
+
+
+class ConfigError(Exception):
+    """An environment variable of expreg_nb has a value that cannot be used here."""
+
+
+def _excepthook(exc_type, exc, tb, _previous=sys.excepthook):
+    if isinstance(exc, ConfigError):
+        print(f"expreg_nb: {exc}", file=sys.stderr)
+        return
+    _previous(exc_type, exc, tb)
+
+
+if not getattr(sys.excepthook, "_expreg_nb", False):
+    _excepthook._expreg_nb = True
+    sys.excepthook = _excepthook
