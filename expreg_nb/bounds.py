@@ -1,0 +1,195 @@
+r"""Part I: the book's bound formulas for exponential regression, in one place.
+
+These are *this book's derivations*, following Du et al. (2019) and Song & Yang
+(2019); they are not quoted from Gao, Mahadevan & Song (2023), whose full text
+the book does not have.  Chapter 3 (``book/part1/perturbation.md``) derives and
+measures each one; Chapter 4 imports them to close the convergence argument.
+
+Notation (normalized model, :mod:`expreg_nb.exponential`): ``n`` points with
+``||x_i|| <= 1``, width ``m``, failure probability ``delta``, truncation level
+``B`` (a bound on ``max_{r,i} exp(|<w_r(0), x_i>|)``), radius ``R`` (a bound on
+``max_r ||w_r - w_r(0)||``), ``lam = lambda_min(H*)``.
+
+==========================  ==================================================
+:func:`truncation_tau`      tau = sqrt(2 log(8 m n / delta))
+:func:`truncation_bound`    B = e^tau, holds with probability >= 1 - delta/4
+:func:`moved_level`         B_1 = e^R B, bounds exp(<w_r, x_i>) inside the R-ball
+:func:`truncation_bias`     n e^4 sqrt(delta / (4 m)), the cost of truncating
+:func:`concentration_bound` Hoeffding bound on ||H(0) - H*||_F
+:func:`chernoff_lambda_min` matrix-Chernoff lower bound on lambda_min(H(0))
+:func:`chernoff_width`      width m giving lambda_min(H(0)) >= (3/4) lam
+:func:`gram_entry_bound`    B^2 (e^{2R} - 1), bound on |H(W)_ij - H(W0)_ij|
+:func:`gram_perturbation`   GRAM_C n B^2 R, bound on ||H(W) - H(W0)||
+:func:`safe_radius`         largest R <= R_MAX with GRAM_C n B^2 R <= lam / 4
+:func:`grad_neuron_bound`   B_1 sqrt(n/m) ||e||, bound on ||dL/dw_r||
+:func:`grad_total_bound`    sqrt(n) B_1 ||e||, bound on ||grad L||_F
+:func:`movement_bound`      D = 4 B_1 sqrt(n) ||e(0)|| / (sqrt(m) lam)
+==========================  ==================================================
+
+Constants: :data:`R_MAX` = 0.1, :data:`GRAM_C` = (e^{0.2} - 1)/0.1 (so that
+e^{2R} - 1 <= GRAM_C R on [0, R_MAX]) and :data:`TAYLOR_C` = e^{0.1}/2 (so that
+|e^s - 1 - s| <= TAYLOR_C s^2 for |s| <= R_MAX).
+
+Every function takes scalars or NumPy arrays (broadcast), validates that its
+arguments are positive (``delta`` in (0, 1)), and returns a float or a NumPy
+array.  These are host-side formulas: pass plain numbers, not device arrays.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+#: Largest radius for which the linearized constants below hold.
+R_MAX = 0.1
+#: e^{2R} - 1 <= GRAM_C * R for 0 <= R <= R_MAX (chord of a convex function).
+GRAM_C = (math.exp(2 * R_MAX) - 1.0) / R_MAX
+#: |e^s - 1 - s| <= TAYLOR_C * s^2 for |s| <= R_MAX.
+TAYLOR_C = math.exp(R_MAX) / 2.0
+
+__all__ = [
+    "GRAM_C",
+    "R_MAX",
+    "TAYLOR_C",
+    "chernoff_lambda_min",
+    "chernoff_width",
+    "concentration_bound",
+    "grad_neuron_bound",
+    "grad_total_bound",
+    "gram_entry_bound",
+    "gram_perturbation",
+    "moved_level",
+    "movement_bound",
+    "safe_radius",
+    "truncation_bias",
+    "truncation_bound",
+    "truncation_tau",
+]
+
+
+def _arg(value, name, *, positive=True, below_one=False, at_most=None):
+    """``value`` as a float (scalar) or float64 ndarray, checked elementwise."""
+    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}")
+    if type(value).__module__.split(".")[0] == "cupy":
+        raise TypeError(f"{name} must be a host number or NumPy array (use expreg_nb.to_numpy)")
+    scalar = isinstance(value, numbers.Real)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and not np.all(arr > 0):
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    if not positive and not np.all(arr >= 0):
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if below_one and not np.all(arr < 1):
+        raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
+    if at_most is not None and not np.all(arr <= at_most):
+        raise ValueError(f"{name} must be <= {at_most}, got {value!r}")
+    return float(arr) if scalar else arr
+
+
+def _out(x):
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def truncation_tau(m, n, delta):
+    """tau = sqrt(2 log(8 m n / delta)): w.p. >= 1 - delta/4, max_{r,i} |<w_r(0), x_i>| <= tau."""
+    m, n, delta = _arg(m, "m"), _arg(n, "n"), _arg(delta, "delta", below_one=True)
+    return _out(np.sqrt(2.0 * np.log(8.0 * m * n / delta)))
+
+
+def truncation_bound(m, n, delta):
+    """B = exp(tau): w.p. >= 1 - delta/4, exp(|<w_r(0), x_i>|) <= B for all r, i."""
+    return _out(np.exp(truncation_tau(m, n, delta)))
+
+
+def moved_level(B, R):
+    """B_1 = e^R B: exp(<w_r, x_i>) <= B_1 whenever ||w_r - w_r(0)|| <= R and ||x_i|| <= 1."""
+    B, R = _arg(B, "B"), _arg(R, "R", positive=False)
+    return _out(np.exp(R) * B)
+
+
+def truncation_bias(n, m, delta):
+    """n e^4 sqrt(delta/(4m)): Frobenius bound on E[truncated H(0)] - H* (Cauchy-Schwarz)."""
+    n, m, delta = _arg(n, "n"), _arg(m, "m"), _arg(delta, "delta", below_one=True)
+    return _out(n * math.exp(4.0) * np.sqrt(delta / (4.0 * m)))
+
+
+def concentration_bound(n, m, B, delta, *, bias=True):
+    """Hoeffding bound n B^2 sqrt(2 log(8 n^2/delta)/m) on ||H(0) - H*||_F (w.p. >= 1 - delta/2).
+
+    ``bias=True`` adds :func:`truncation_bias`.
+    """
+    n, m, B = _arg(n, "n"), _arg(m, "m"), _arg(B, "B")
+    delta = _arg(delta, "delta", below_one=True)
+    out = n * B**2 * np.sqrt(2.0 * np.log(8.0 * n**2 / delta) / m)
+    if bias:
+        out = out + truncation_bias(n, m, delta)
+    return _out(out)
+
+
+def chernoff_lambda_min(lam, m, B, gram_norm, n, delta):
+    """Matrix-Chernoff lower bound on lambda_min(H(0)) (w.p. >= 1 - delta/2).
+
+    (1 - eps) (lam - bias) with eps = sqrt(2 ||G|| B^2 log(4n/delta) / (m (lam - bias))),
+    ``gram_norm`` = ||X X^T||_2 and bias = :func:`truncation_bias`.  The bound is
+    vacuous (returned as is, possibly negative) while eps >= 1.
+    """
+    lam, m, B = _arg(lam, "lam"), _arg(m, "m"), _arg(B, "B")
+    gram_norm, n = _arg(gram_norm, "gram_norm"), _arg(n, "n")
+    delta = _arg(delta, "delta", below_one=True)
+    mu = lam - truncation_bias(n, m, delta)
+    mu_pos = np.maximum(mu, np.finfo(float).tiny)
+    eps = np.sqrt(2.0 * gram_norm * B**2 * np.log(4.0 * n / delta) / (m * mu_pos))
+    return _out(np.where(mu > 0, (1.0 - eps) * mu, mu))
+
+
+def chernoff_width(lam, B, gram_norm, n, delta):
+    """m = 32 ||G|| B^2 log(4n/delta) / lam: the width at which eps = 1/4 in :func:`chernoff_lambda_min`."""
+    lam, B, gram_norm = _arg(lam, "lam"), _arg(B, "B"), _arg(gram_norm, "gram_norm")
+    n, delta = _arg(n, "n"), _arg(delta, "delta", below_one=True)
+    return _out(32.0 * gram_norm * B**2 * np.log(4.0 * n / delta) / lam)
+
+
+def gram_entry_bound(B, R):
+    """B^2 (e^{2R} - 1): bound on |H(W)_ij - H(W0)_ij| when max_r ||w_r - w_r(0)|| <= R."""
+    B, R = _arg(B, "B"), _arg(R, "R", positive=False)
+    return _out(B**2 * np.expm1(2.0 * R))
+
+
+def gram_perturbation(n, B, R):
+    """GRAM_C n B^2 R: bound on ||H(W) - H(W0)||_2 (and _F) for R <= R_MAX."""
+    n, B = _arg(n, "n"), _arg(B, "B")
+    R = _arg(R, "R", positive=False, at_most=R_MAX)
+    return _out(GRAM_C * n * B**2 * R)
+
+
+def safe_radius(lam, n, B):
+    """min(R_MAX, lam / (4 GRAM_C n B^2)): inside it, ||H(W) - H(W0)|| <= lam/4."""
+    lam, n, B = _arg(lam, "lam"), _arg(n, "n"), _arg(B, "B")
+    return _out(np.minimum(R_MAX, lam / (4.0 * GRAM_C * n * B**2)))
+
+
+def grad_neuron_bound(B1, n, m, err_norm):
+    """B_1 sqrt(n/m) ||e||: bound on ||dL/dw_r|| (normalized model, ||x_i|| <= 1)."""
+    B1, n, m = _arg(B1, "B1"), _arg(n, "n"), _arg(m, "m")
+    err_norm = _arg(err_norm, "err_norm", positive=False)
+    return _out(B1 * np.sqrt(n / m) * err_norm)
+
+
+def grad_total_bound(B1, n, err_norm):
+    """sqrt(n) B_1 ||e||: bound on ||grad L||_F, from ||grad L||_F^2 = e^T H e <= n B_1^2 ||e||^2."""
+    B1, n = _arg(B1, "B1"), _arg(n, "n")
+    err_norm = _arg(err_norm, "err_norm", positive=False)
+    return _out(np.sqrt(n) * B1 * err_norm)
+
+
+def movement_bound(B1, n, m, err0, lam):
+    """D = 4 B_1 sqrt(n) ||e(0)|| / (sqrt(m) lam): bound on ||w_r(t) - w_r(0)|| under (1 - eta lam/4) decay."""
+    B1, n, m = _arg(B1, "B1"), _arg(n, "n"), _arg(m, "m")
+    err0, lam = _arg(err0, "err0", positive=False), _arg(lam, "lam")
+    return _out(4.0 * B1 * np.sqrt(n) * err0 / (np.sqrt(m) * lam))
