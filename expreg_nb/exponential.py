@@ -309,3 +309,54 @@ def train(
         rate_names={"W": "eta"},
     )
     return TrainResult(W=params["W"], a=a, W0=W0, history=history, normalized=normalized)
+
+
+# --------------------------------------------------------------------------- Chapter 3: perturbation
+def truncation_level(W, X, *, chunk=None) -> float:
+    """The truncation level max_{r,i} exp(|<w_r, x_i>|) of weights ``W`` on data ``X`` (a float)."""
+    W = as_float_array(W, "W", ndim=2)
+    X = as_float_array(X, "X", ndim=2)
+    check_same_backend(W=W, X=X)
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
+    zmax = max(float(array_module(W).abs(X @ W[sl].T).max()) for sl in neuron_slices(W.shape[0], X.shape[0], chunk))
+    return math.exp(zmax)
+
+
+def gram_ascent_perturbation(W0, X, R, *, iters=5, normalized=True, chunk=None):
+    r"""Weights ``W`` with ||w_r - W0_r|| = R for every r that make ||H(W) - H(W0)||_2 large.
+
+    Alternating ascent: with v the eigenvector of the largest-magnitude eigenvalue s of
+    H(W) - H(W0) (of H(W0) at the start), each neuron moves by R along the unit vector
+    that maximizes the linearization of sign(s) v^T H(W) v, which is
+    g_r = sum_i v_i E_ri c_ri x_i with c_ri = sum_j <x_i, x_j> v_j E_rj (matrix products
+    per chunk of neurons).  Returns the best ``W`` found in ``iters`` rounds.
+    """
+    W0 = as_float_array(W0, "W0", ndim=2)
+    X = as_float_array(X, "X", ndim=2)
+    check_same_backend(W0=W0, X=X)
+    if X.shape[1] != W0.shape[1]:
+        raise ValueError(f"X has d={X.shape[1]} columns but W0 has d={W0.shape[1]}; they must match")
+    R = check_real(R, "R", nonnegative=True)
+    iters = check_int(iters, "iters", minimum=1)
+    xp = array_module(W0)
+    G = X @ X.T
+    H0 = gram(W0, X, normalized=normalized, chunk=chunk)
+    evals, evecs = xp.linalg.eigh(H0)
+    v, sign = evecs[:, -1], 1.0
+    best_W, best = W0, -1.0
+    for _ in range(iters):
+        g = xp.empty_like(W0)
+        for sl in neuron_slices(W0.shape[0], X.shape[0], chunk):
+            VE = _exp_features(W0, X, sl) * v[:, None]       # n x c: v_i E_ri
+            g[sl] = (VE * (G @ VE)).T @ X                     # c x d
+        norms = (g**2).sum(axis=1, keepdims=True) ** 0.5
+        direction = xp.where(norms > 0, g / xp.where(norms > 0, norms, 1.0), 0.0)
+        W = W0 + (sign * R) * direction
+        evals, evecs = xp.linalg.eigh(gram(W, X, normalized=normalized, chunk=chunk) - H0)
+        k = int(xp.argmax(xp.abs(evals)))
+        size = float(abs(evals[k]))
+        if size > best:
+            best_W, best = W, size
+        v, sign = evecs[:, k], (1.0 if float(evals[k]) >= 0 else -1.0)
+    return best_W
