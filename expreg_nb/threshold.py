@@ -316,6 +316,20 @@ def great_circle(n, d=2, *, xp=None):
     return to_device(X, xp)
 
 
+def great_circle_arc(n, delta, d=3, *, xp=None):
+    """``n`` points along the great circle of the (e1, e2) plane with consecutive distance
+    exactly ``delta`` (requires n * 2 arcsin(delta/2) <= 2 pi): the worst case at a given delta."""
+    n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
+    delta = check_real(delta, "delta", positive=True)
+    step = float(separation_angle(min(delta, 2.0)))
+    if delta > 2 or (n > 1 and n * step > 2 * np.pi * (1 + 1e-12)):
+        raise ValueError(f"n={n} points at consecutive distance delta={delta} do not fit on a circle")
+    t = step * np.arange(n)
+    X = np.zeros((n, d))
+    X[:, 0], X[:, 1] = np.cos(t), np.sin(t)
+    return to_device(X, xp)
+
+
 def orthogonal_circles(n_per_circle, n_circles, d=None, *, xp=None):
     """``n_circles`` great circles in the coordinate planes span(e_{2a-1}, e_{2a}), each with
     ``n_per_circle`` equally spaced points; ``d`` defaults to 2 * n_circles."""
@@ -757,6 +771,7 @@ __all__ = [
     "distinct_rows",
     "gaussian_hyperplanes",
     "great_circle",
+    "great_circle_arc",
     "group_bits",
     "hyperplane_budget",
     "hyperplane_codes",
