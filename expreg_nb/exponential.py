@@ -167,12 +167,17 @@ def gram(W, X, *, normalized=True, chunk=None):
     return _finite_or_raise(K, "the Gram matrix", W, X)
 
 
-def gram_star(X):
-    r"""The infinite-width Gram matrix H*_{ij} = <x_i, x_j> exp(||x_i + x_j||^2 / 2)."""
+def _pair_geometry(X):
+    """(xp, G, s): the module, the Gram matrix G = X X^T of the inputs and its diagonal s_i = ||x_i||^2."""
     X = as_float_array(X, "X", ndim=2)
     xp = array_module(X)
     G = X @ X.T
-    s = xp.diagonal(G)
+    return xp, G, xp.diagonal(G).copy()
+
+
+def gram_star(X):
+    r"""The infinite-width Gram matrix H*_{ij} = <x_i, x_j> exp(||x_i + x_j||^2 / 2)."""
+    xp, G, s = _pair_geometry(X)
     return G * xp.exp(0.5 * (s[:, None] + s[None, :]) + G)
 
 
@@ -180,6 +185,35 @@ def lambda_min_star(X) -> float:
     """lambda = lambda_min(H*), the constant of the convergence theorem."""
     H = gram_star(X)
     return float(array_module(H).linalg.eigvalsh(H)[0])
+
+
+def gram_star_variance(X):
+    r"""Variance of one summand of H(W(0))_{ij}, w ~ N(0, I_d), shape (n, n).
+
+    The summand <x_i, x_j> exp(<w, x_i + x_j>) has mean H*_{ij} and second moment
+    <x_i, x_j>^2 exp(2 ||x_i + x_j||^2), so its variance is
+    <x_i, x_j>^2 (exp(2 S_ij) - exp(S_ij)) with S_ij = ||x_i + x_j||^2.
+    H(W(0))_{ij} averages m independent summands: its variance is this over m.
+    """
+    xp, G, s = _pair_geometry(X)
+    S = s[:, None] + s[None, :] + 2.0 * G
+    return G**2 * (xp.exp(2.0 * S) - xp.exp(S))
+
+
+def lambda_star_lower_bound(X) -> float:
+    r"""Schur-product lower bound on lambda_min(H*) (a float, >= 0).
+
+    With D^2 = diag(exp(||x_i||^2)), G = X X^T and the Gaussian kernel
+    K_ij = exp(-||x_i - x_j||^2 / 2), H* = D^2 (G o K) D^2, and
+    lambda_min(A o B) >= lambda_min(A) min_i B_ii gives::
+
+        lambda_min(H*) >= min_i exp(2 ||x_i||^2) * max(min_i ||x_i||^2 lambda_min(K), lambda_min(G)).
+    """
+    xp, G, s = _pair_geometry(X)
+    K = xp.exp(G - 0.5 * (s[:, None] + s[None, :]))
+    lam_K = float(xp.linalg.eigvalsh(K)[0])
+    lam_G = float(xp.linalg.eigvalsh(G)[0])
+    return max(0.0, float(xp.exp(2.0 * s).min()) * max(float(s.min()) * lam_K, lam_G))
 
 
 @dataclass
