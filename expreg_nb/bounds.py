@@ -143,7 +143,7 @@ def chernoff_lambda_min(lam, m, B, gram_norm, n, delta):
     gram_norm, n = _arg(gram_norm, "gram_norm"), _arg(n, "n")
     delta = _arg(delta, "delta", below_one=True)
     mu = lam - truncation_bias(n, m, delta)
-    mu_pos = np.maximum(mu, np.finfo(float).tiny)
+    mu_pos = np.where(mu > 0, mu, 1.0)  # eps is only used where mu > 0
     eps = np.sqrt(2.0 * gram_norm * B**2 * np.log(4.0 * n / delta) / (m * mu_pos))
     return _out(np.where(mu > 0, (1.0 - eps) * mu, mu))
 
@@ -193,3 +193,66 @@ def movement_bound(B1, n, m, err0, lam):
     B1, n, m = _arg(B1, "B1"), _arg(n, "n"), _arg(m, "m")
     err0, lam = _arg(err0, "err0", positive=False), _arg(lam, "lam")
     return _out(4.0 * B1 * np.sqrt(n) * err0 / (np.sqrt(m) * lam))
+
+
+# =========================================================================== Chapter 4
+# One-step contraction and the closed induction (book/part1/convergence.md).
+# Also this book's derivation, following Du et al. (2019) and Song & Yang (2019).
+
+#: The contraction lemma asks eta * lam <= CONTRACTION_X_MAX (so that (1 - 3x/4)^2 <= 1 - x, x = eta lam / 2).
+CONTRACTION_X_MAX = 16.0 / 9.0
+
+__all__ += [
+    "CONTRACTION_X_MAX",
+    "paper_step_size",
+    "remainder_bound",
+    "theorem_step_size",
+    "theorem_width",
+]
+
+
+def remainder_bound(eta, B1, n, m, err_norm):
+    """TAYLOR_C eta^2 B_1^3 n^{3/2} ||e||^2 / sqrt(m): bound on ||v(t)||, the second-order part of u(t+1) - u(t).
+
+    Valid when every |<w_r(t+1) - w_r(t), x_i>| <= R_MAX, which eta B_1 sqrt(n/m) ||e|| <= R_MAX guarantees.
+    """
+    eta, B1, n, m = _arg(eta, "eta"), _arg(B1, "B1"), _arg(n, "n"), _arg(m, "m")
+    err_norm = _arg(err_norm, "err_norm", positive=False)
+    return _out(TAYLOR_C * eta**2 * B1**3 * n**1.5 * err_norm**2 / np.sqrt(m))
+
+
+def theorem_step_size(n, B):
+    """1 / (e^{2 R_MAX} n B^2) = 1 / (n B_1^2) at R = R_MAX: then eta * lambda_max(H(t)) <= eta * tr H(t) <= 1."""
+    n, B = _arg(n, "n"), _arg(B, "B")
+    return _out(1.0 / (math.exp(2.0 * R_MAX) * n * B**2))
+
+
+def paper_step_size(lam, n, B):
+    """lam / (n^2 B^4): the step-size shape of a Du et al. / Song & Yang style expansion (constant set to 1)."""
+    lam, n, B = _arg(lam, "lam"), _arg(n, "n"), _arg(B, "B")
+    return _out(lam / (n**2 * B**4))
+
+
+def theorem_width(lam, n, err0, gram_norm, delta, *, iters=100):
+    """The width the closed induction asks for: the smallest fixed point m of
+
+        m = max(chernoff_width(lam, B, ||G||, n, delta), (4 B_1 sqrt(n) ||e(0)|| / (lam R))^2),
+
+    with B = truncation_bound(m, n, delta), R = safe_radius(lam, n, B), B_1 = e^R B.
+    The second term is movement_bound(B_1, n, m, ||e(0)||, lam) <= R solved for m.
+    B grows like exp(sqrt(2 log m)), so the iteration from m = 1 increases to the fixed point.
+    Scalars only.
+    """
+    lam, n, gram_norm = float(_arg(lam, "lam")), float(_arg(n, "n")), float(_arg(gram_norm, "gram_norm"))
+    err0 = float(_arg(err0, "err0"))
+    delta = float(_arg(delta, "delta", below_one=True))
+    m = 1.0
+    for _ in range(iters):
+        B = truncation_bound(m, n, delta)
+        R = safe_radius(lam, n, B)
+        B1 = moved_level(B, R)
+        new = max(chernoff_width(lam, B, gram_norm, n, delta), (4.0 * B1 * math.sqrt(n) * err0 / (lam * R)) ** 2)
+        if abs(new - m) <= 1e-12 * new:
+            return new
+        m = new
+    raise ArithmeticError(f"theorem_width did not reach its fixed point in {iters} iterations (last m={m:.6g})")
