@@ -1,0 +1,263 @@
+r"""Part I, Chapter 4: reusable experiment logic for the convergence of gradient descent.
+
+Every experiment here calls :func:`expreg_nb.exponential.train` (the one
+gradient-descent loop); nothing re-implements it.
+
+=============================  =====================================================
+:func:`loglog_slope`           least-squares slope of log y against log x
+:func:`late_rate`              per-step contraction factor of ||u - y|| late in a run
+:func:`one_step_remainder`     the split u(t+1) - u(t) = -eta H(t) e(t) + v(t) at one W
+:func:`step_size_threshold`    bisection over eta for the largest stable step size
+:func:`smallest_width`         smallest width at which GD converges and keeps lambda_min(H(t)) >= lam/2
+:func:`movement_sweep`         RMS / max neuron movement against the width m
+=============================  =====================================================
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import exponential as ex
+from .backend import array_module, to_numpy
+from .chunks import neuron_slices
+from .training import DivergenceError
+from .validation import as_float_array, check_int, check_real
+
+CRITERIA = ("diverge", "monotone")
+
+__all__ = [
+    "CRITERIA",
+    "MovementSweep",
+    "StepSplit",
+    "WidthSearch",
+    "late_rate",
+    "loglog_slope",
+    "movement_sweep",
+    "one_step_remainder",
+    "smallest_width",
+    "step_size_threshold",
+]
+
+
+def _host_vector(x, name):
+    arr = np.asarray(to_numpy(as_float_array(x, name, ndim=1)), dtype=float)
+    return arr
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of ``log y`` against ``log x`` (both positive, at least two distinct x)."""
+    x, y = _host_vector(x, "x"), _host_vector(y, "y")
+    if x.shape != y.shape:
+        raise ValueError(f"x has {x.size} entries but y has {y.size}; they must match")
+    if np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x and y must be positive for a log-log fit")
+    if np.unique(x).size < 2:
+        raise ValueError("x needs at least two distinct values for a slope")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def late_rate(loss, *, window=(1e-24, 1e-14)) -> float:
+    r"""The per-step factor q with ||e(t+1)|| ~ q ||e(t)||, fitted late in a run.
+
+    Fits ``log L(t)`` linearly over the steps with ``window[0] < L(t)/L(0) < window[1]``
+    (late enough that the slowest mode dominates, early enough to stay above
+    float64 rounding) and returns ``exp(slope / 2)``: the loss is ||e||^2 / 2.
+    """
+    L = _host_vector(loss, "loss")
+    lo, hi = (check_real(v, "window", positive=True) for v in window)
+    if not lo < hi:
+        raise ValueError(f"window must be (low, high) with low < high, got {window!r}")
+    if L.size == 0 or L[0] <= 0:
+        raise ValueError("loss must start at a positive value")
+    rel = L / L[0]
+    t = np.flatnonzero((rel > lo) & (rel < hi))
+    if t.size < 3:
+        raise ValueError(
+            f"only {t.size} steps have L(t)/L(0) inside window={window!r}; run longer or widen the window"
+        )
+    slope = np.polyfit(t, np.log(L[t]), 1)[0]
+    return float(math.exp(slope / 2.0))
+
+
+@dataclass
+class StepSplit:
+    """One gradient step from ``W``, split as e(t+1) = (I - eta H) e(t) + v (NumPy arrays, host)."""
+
+    e: np.ndarray          #: residual u(t) - y
+    e_next: np.ndarray     #: residual after the step
+    linear: np.ndarray     #: -eta H(t) e(t), the first-order change
+    v: np.ndarray          #: the remainder e_next - e - linear
+    delta_max: float       #: max_{r,i} |<w_r(t+1) - w_r(t), x_i>|
+    B1: float              #: max_{r,i} exp(<w_r(t), x_i>), the realized level at W
+
+
+def one_step_remainder(W, a, X, y, *, eta, chunk=None) -> StepSplit:
+    r"""Take one gradient step of the normalized model from ``W`` and split the change of the outputs.
+
+    u(t+1) - u(t) = -eta H(W) e + v, with
+    v_i = m^{-1/2} sum_r a_r E_ri (exp(delta_ri) - 1 - delta_ri) and
+    delta_ri = <w_r(t+1) - w_r(t), x_i>.  ``v`` is computed as the difference
+    e(t+1) - e(t) + eta H e, i.e. from the code of the model, not from the formula.
+    """
+    W, a, X = ex._check_model(W, a, X)
+    y = ex._check_labels(y, X)
+    eta = check_real(eta, "eta", positive=True)
+    xp = array_module(W)
+    e = ex.forward(W, a, X, chunk=chunk) - y
+    W1 = W - eta * ex.grad(W, a, X, y, chunk=chunk)
+    e_next = ex.forward(W1, a, X, chunk=chunk) - y
+    linear = -eta * (ex.gram(W, X, chunk=chunk) @ e)
+    dW = W1 - W
+    delta_max, zmax = 0.0, -math.inf
+    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
+        delta_max = max(delta_max, float(xp.abs(X @ dW[sl].T).max()))
+        zmax = max(zmax, float((X @ W[sl].T).max()))
+    return StepSplit(e=to_numpy(e), e_next=to_numpy(e_next), linear=to_numpy(linear),
+                     v=to_numpy(e_next - e - linear), delta_max=delta_max, B1=math.exp(zmax))
+
+
+def _unstable(X, y, *, m, eta, steps, seed, criterion, normalized, coupled, chunk) -> bool:
+    try:
+        r = ex.train(X, y, m=m, eta=eta, steps=steps, seed=seed, normalized=normalized,
+                     coupled=coupled, progress=False, chunk=chunk,
+                     tol=1e-12 if criterion == "monotone" else None)
+    except DivergenceError:
+        return True
+    L = r.history.loss
+    if criterion == "diverge":
+        return bool(L[-1] > L[0])
+    return bool(np.any(np.diff(L) > 0))
+
+
+def step_size_threshold(X, y, *, m, seed, eta_lo, eta_hi, steps=300, iters=8,
+                        criterion="diverge", normalized=True, coupled=False, chunk=None):
+    r"""Bracket the step size at which gradient descent stops being stable, by bisection in log eta.
+
+    A run of ``steps`` steps from the seeded initialization is *unstable* when
+
+    * ``criterion="diverge"``: the loss becomes non-finite (:class:`~expreg_nb.DivergenceError`)
+      or ends above its initial value, L(T) > L(0);
+    * ``criterion="monotone"``: the loss increases at some step (runs stop at L(t)/L(0) <= 1e-12,
+      above float64 rounding).
+
+    ``eta_lo`` must give a stable run and ``eta_hi`` an unstable one (both are checked).
+    Returns ``(stable, unstable)`` after ``iters`` halvings of the log-bracket, so
+    ``unstable / stable = (eta_hi / eta_lo) ** (2 ** -iters)``.
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    lo = check_real(eta_lo, "eta_lo", positive=True)
+    hi = check_real(eta_hi, "eta_hi", positive=True)
+    if not lo < hi:
+        raise ValueError(f"eta_lo must be < eta_hi, got {lo} and {hi}")
+    iters = check_int(iters, "iters", minimum=0)
+    kw = dict(m=check_int(m, "m"), steps=check_int(steps, "steps"), seed=seed, criterion=criterion,
+              normalized=normalized, coupled=coupled, chunk=chunk)
+    if _unstable(X, y, eta=lo, **kw):
+        raise ValueError(f"eta_lo={lo:.4g} is already unstable ({criterion}); choose a smaller eta_lo")
+    if not _unstable(X, y, eta=hi, **kw):
+        raise ValueError(f"eta_hi={hi:.4g} is stable ({criterion}); choose a larger eta_hi")
+    for _ in range(iters):
+        mid = math.sqrt(lo * hi)
+        if _unstable(X, y, eta=mid, **kw):
+            hi = mid
+        else:
+            lo = mid
+    return lo, hi
+
+
+@dataclass
+class WidthSearch:
+    """Result of :func:`smallest_width`: the smallest passing width and the pass fraction per width tried."""
+
+    m_min: int | None
+    widths: np.ndarray
+    passed: np.ndarray       #: fraction of seeds that passed, per width tried
+
+
+def smallest_width(X, y, *, lam, eta, steps, widths, seeds=(0, 1, 2), tol=1e-6,
+                   record_every=5, coupled=False, chunk=None) -> WidthSearch:
+    r"""The smallest width in ``widths`` at which every seed passes (normalized model).
+
+    A seed passes at width m when gradient descent with step ``eta`` reaches
+    L(t)/L(0) <= ``tol`` within ``steps`` steps and lambda_min(H(W(t))) >= lam/2 at
+    every recorded step (every ``record_every`` steps, and at the first and last).
+    The widths are tried in increasing order and the search stops at the first
+    width where all seeds pass; a seed whose lambda_min(H(W(0))) < lam/2 fails
+    without training.  ``m_min`` is ``None`` if no width passes.
+    """
+    lam = check_real(lam, "lam", positive=True)
+    eta = check_real(eta, "eta", positive=True)
+    steps = check_int(steps, "steps")
+    widths = sorted(check_int(int(w), "widths") for w in widths)
+    if not widths:
+        raise ValueError("widths must not be empty")
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    X = as_float_array(X, "X", ndim=2)
+    xp = array_module(X)
+    tried, passed = [], []
+    for m in widths:
+        ok = 0
+        for seed in seeds:
+            W0, a = ex.init_params(m, X.shape[1], seed=seed, coupled=coupled)
+            W0, a = xp.asarray(W0), xp.asarray(a)
+            H0 = ex.gram(W0, X, chunk=chunk)
+            if float(xp.linalg.eigvalsh(H0)[0]) < lam / 2:
+                continue
+            try:
+                r = ex.train(X, y, m=m, eta=eta, steps=steps, seed=seed, init=(W0, a), tol=tol,
+                             record=("lambda_min",), record_every=record_every, progress=False,
+                             chunk=chunk)
+            except DivergenceError:
+                continue
+            ok += bool(r.history.converged and r.history["lambda_min"].min() >= lam / 2)
+        tried.append(m)
+        passed.append(ok / len(seeds))
+        if ok == len(seeds):
+            return WidthSearch(m, np.asarray(tried), np.asarray(passed))
+    return WidthSearch(None, np.asarray(tried), np.asarray(passed))
+
+
+@dataclass
+class MovementSweep:
+    """Result of :func:`movement_sweep` (medians over seeds, one entry per width)."""
+
+    widths: np.ndarray
+    rms: np.ndarray          #: sqrt(mean_r ||w_r(T) - w_r(0)||^2)
+    max: np.ndarray          #: max_r ||w_r(T) - w_r(0)||
+    steps: np.ndarray        #: steps taken to reach the tolerance
+
+
+def movement_sweep(X, y, *, widths, eta, seeds=(0, 1), normalized=True, coupled=False,
+                   steps=5000, tol=1e-8, chunk=None) -> MovementSweep:
+    r"""Train to L(T)/L(0) <= ``tol`` at each width and measure how far the neurons moved.
+
+    ``eta`` is the step size of the *normalized* model.  The unnormalized model
+    (``normalized=False``) has the Gram matrix m H(W), so it runs with ``eta / m``:
+    both then take the same number of steps on the same kernel.  Its labels are
+    the given ``y`` unchanged, which for the normalized model would be ``y / sqrt(m)``.
+    Raises :class:`ValueError` if some run does not reach ``tol`` in ``steps`` steps.
+    """
+    eta = check_real(eta, "eta", positive=True)
+    widths = [check_int(int(w), "widths") for w in widths]
+    if not widths or not seeds:
+        raise ValueError("widths and seeds must not be empty")
+    rms, mx, st = [], [], []
+    for m in widths:
+        runs = []
+        for seed in seeds:
+            r = ex.train(X, y, m=m, eta=eta if normalized else eta / m, steps=steps, seed=seed,
+                         normalized=normalized, coupled=coupled, tol=tol, progress=False, chunk=chunk)
+            if not r.history.converged:
+                raise ValueError(f"m={m}, seed={seed} did not reach tol={tol} in steps={steps}; raise steps")
+            d = r.movement()
+            runs.append((math.sqrt(float(np.mean(d**2))), float(d.max()), r.history.steps))
+        runs = np.asarray(runs)
+        rms.append(np.median(runs[:, 0]))
+        mx.append(np.median(runs[:, 1]))
+        st.append(np.median(runs[:, 2]))
+    return MovementSweep(np.asarray(widths), np.asarray(rms), np.asarray(mx), np.asarray(st))

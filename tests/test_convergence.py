@@ -1,0 +1,185 @@
+"""Tests of Part I, Chapter 4: expreg_nb.experiments and the Chapter 4 section of expreg_nb.bounds."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from expreg_nb import bounds, data, to_numpy
+from expreg_nb import experiments as exps
+from expreg_nb import exponential as ex
+
+
+@pytest.fixture
+def small(xp):
+    X = data.sphere(6, 4, seed=1)
+    y = data.labels(6, seed=1)
+    return X, y
+
+
+# --------------------------------------------------------------------------- loglog_slope, late_rate
+def test_loglog_slope_recovers_power_law():
+    x = np.array([2.0, 4.0, 8.0, 16.0])
+    assert exps.loglog_slope(x, 3.0 * x**-0.5) == pytest.approx(-0.5, abs=1e-12)
+    assert exps.loglog_slope(x, x**2) == pytest.approx(2.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("x, y, err", [
+    ([1.0, 2.0], [1.0], ValueError),
+    ([1.0, -2.0], [1.0, 1.0], ValueError),
+    ([2.0, 2.0], [1.0, 3.0], ValueError),
+    ("ab", [1.0], TypeError),
+])
+def test_loglog_slope_validates(x, y, err):
+    with pytest.raises(err):
+        exps.loglog_slope(x, y)
+
+
+def test_late_rate_of_geometric_loss():
+    q = 0.93
+    loss = 5.0 * q ** (2 * np.arange(600))
+    assert exps.late_rate(loss) == pytest.approx(q, rel=1e-12)
+
+
+def test_late_rate_validates():
+    with pytest.raises(ValueError, match="window"):
+        exps.late_rate(np.ones(10))
+    with pytest.raises(ValueError, match="window"):
+        exps.late_rate(np.ones(10), window=(1e-2, 1e-3))
+    with pytest.raises(ValueError, match="positive"):
+        exps.late_rate(np.zeros(10))
+
+
+# --------------------------------------------------------------------------- one-step split
+def test_one_step_remainder_matches_formula_and_bound(small, xp):
+    X, y = small
+    W, a = ex.init_params(64, 4, seed=3)
+    eta = 0.02
+    s = exps.one_step_remainder(W, a, X, y, eta=eta)
+    # direct formula v_i = m^{-1/2} sum_r a_r E_ri (e^delta - 1 - delta)
+    Wn, an, Xn = to_numpy(W), to_numpy(a), to_numpy(X)
+    W1 = Wn - eta * to_numpy(ex.grad(W, a, X, y))
+    E, D = np.exp(Wn @ Xn.T), (W1 - Wn) @ Xn.T
+    v = an @ (E * (np.expm1(D) - D)) / math.sqrt(64)
+    assert np.allclose(s.v, v, rtol=1e-7, atol=1e-13)
+    assert np.allclose(s.e_next - s.e, s.linear + s.v, atol=1e-12)
+    assert s.delta_max == pytest.approx(np.abs(D).max(), rel=1e-12)
+    assert s.B1 == pytest.approx(E.max(), rel=1e-12)
+    if s.delta_max <= bounds.R_MAX:
+        assert np.linalg.norm(s.v) <= bounds.remainder_bound(eta, s.B1, 6, 64, np.linalg.norm(s.e))
+
+
+def test_one_step_remainder_validates(small):
+    X, y = small
+    W, a = ex.init_params(8, 4, seed=0)
+    with pytest.raises(ValueError, match="eta"):
+        exps.one_step_remainder(W, a, X, y, eta=0.0)
+    with pytest.raises(ValueError, match="y"):
+        exps.one_step_remainder(W, a, X, y[:3], eta=0.1)
+
+
+# --------------------------------------------------------------------------- step-size threshold
+def test_step_size_threshold_brackets_near_quadratic_limit(small):
+    X, y = small
+    m = 256
+    W0, _ = ex.init_params(m, 4, seed=0)
+    edge = 2.0 / float(np.linalg.eigvalsh(to_numpy(ex.gram(W0, X)))[-1])
+    lo, hi = exps.step_size_threshold(X, y, m=m, seed=0, eta_lo=0.5 * edge, eta_hi=4 * edge,
+                                      steps=200, iters=6, criterion="monotone")
+    assert lo < hi and hi / lo == pytest.approx(8 ** (2.0**-6), rel=1e-9)
+    assert 0.8 <= lo / edge <= 1.3
+
+
+def test_step_size_threshold_validates(small):
+    X, y = small
+    with pytest.raises(ValueError, match="criterion"):
+        exps.step_size_threshold(X, y, m=16, seed=0, eta_lo=0.01, eta_hi=1.0, criterion="nope")
+    with pytest.raises(ValueError, match="eta_lo"):
+        exps.step_size_threshold(X, y, m=16, seed=0, eta_lo=1.0, eta_hi=0.5)
+    with pytest.raises(ValueError, match="eta_hi"):
+        exps.step_size_threshold(X, y, m=64, seed=0, eta_lo=1e-4, eta_hi=2e-4, steps=20)
+
+
+# --------------------------------------------------------------------------- smallest width
+def test_smallest_width_finds_a_passing_width(small):
+    X, y = small
+    H = to_numpy(ex.gram_star(X))
+    ev = np.linalg.eigvalsh(H)
+    eta = 1.0 / ev[-1]
+    res = exps.smallest_width(X, y, lam=ev[0], eta=eta, steps=int(3 * math.log(1e6) / (eta * ev[0])),
+                              widths=[8, 32, 128, 512, 2048], seeds=(0, 1))
+    assert res.m_min is not None
+    assert res.passed[-1] == 1.0 and np.all(res.passed[:-1] < 1.0)
+    assert res.widths[-1] == res.m_min
+    # an impossible requirement fails everywhere
+    none = exps.smallest_width(X, y, lam=1e3, eta=eta, steps=10, widths=[8, 16], seeds=(0,))
+    assert none.m_min is None and np.all(none.passed == 0)
+
+
+def test_smallest_width_validates(small):
+    X, y = small
+    with pytest.raises(ValueError, match="widths"):
+        exps.smallest_width(X, y, lam=1.0, eta=0.1, steps=10, widths=[])
+    with pytest.raises(ValueError, match="lam"):
+        exps.smallest_width(X, y, lam=-1.0, eta=0.1, steps=10, widths=[8])
+
+
+# --------------------------------------------------------------------------- movement
+def test_movement_sweep_scalings(small):
+    X, y = small
+    eta = 1.0 / float(np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))[-1])
+    widths = [512, 2048, 8192]
+    norm = exps.movement_sweep(X, y, widths=widths, eta=eta, seeds=(0,), coupled=True)
+    unnorm = exps.movement_sweep(X, y, widths=widths, eta=eta, seeds=(0,), normalized=False, coupled=True)
+    assert np.all(norm.max >= norm.rms)
+    assert -0.7 <= exps.loglog_slope(widths, norm.rms) <= -0.35
+    assert -1.2 <= exps.loglog_slope(widths, unnorm.rms) <= -0.8
+
+
+def test_movement_sweep_reports_non_convergence(small):
+    X, y = small
+    with pytest.raises(ValueError, match="steps"):
+        exps.movement_sweep(X, y, widths=[64], eta=1e-4, seeds=(0,), steps=3)
+
+
+def test_same_seed_same_numbers(small):
+    X, y = small
+    a = exps.movement_sweep(X, y, widths=[128], eta=0.05, seeds=(4,))
+    b = exps.movement_sweep(X, y, widths=[128], eta=0.05, seeds=(4,))
+    assert np.array_equal(a.rms, b.rms)
+
+
+# --------------------------------------------------------------------------- Chapter 4 bounds
+def test_remainder_bound_formula_and_validation():
+    val = bounds.remainder_bound(0.01, 3.0, 16, 1024, 2.0)
+    assert val == pytest.approx(bounds.TAYLOR_C * 1e-4 * 27 * 64 * 4 / 32, rel=1e-12)
+    with pytest.raises(ValueError, match="eta"):
+        bounds.remainder_bound(0.0, 3.0, 16, 1024, 2.0)
+    with pytest.raises(TypeError, match="B1"):
+        bounds.remainder_bound(0.1, "x", 16, 1024, 2.0)
+
+
+def test_step_sizes():
+    B = bounds.truncation_bound(1024, 16, 0.1)
+    eta = bounds.theorem_step_size(16, B)
+    # eta * n * B_1^2 = 1 at R = R_MAX
+    assert eta * 16 * bounds.moved_level(B, bounds.R_MAX) ** 2 == pytest.approx(1.0, rel=1e-12)
+    assert bounds.paper_step_size(2.0, 16, B) == pytest.approx(2.0 / (256 * B**4), rel=1e-12)
+    assert np.allclose(bounds.theorem_step_size(np.array([4.0, 8.0]), 2.0), [1 / (16 * math.e**0.2), 1 / (32 * math.e**0.2)])
+    with pytest.raises(ValueError, match="n"):
+        bounds.theorem_step_size(0, B)
+
+
+def test_theorem_width_is_a_fixed_point():
+    lam, n, e0, g, delta = 1.8, 16, 4.0, 3.0, 0.1
+    m = bounds.theorem_width(lam, n, e0, g, delta)
+    B = bounds.truncation_bound(m, n, delta)
+    R = bounds.safe_radius(lam, n, B)
+    B1 = bounds.moved_level(B, R)
+    assert bounds.movement_bound(B1, n, m, e0, lam) <= R * (1 + 1e-9)
+    assert m >= bounds.chernoff_width(lam, B, g, n, delta) * (1 - 1e-9)
+    # more points need more width
+    assert bounds.theorem_width(lam, 2 * n, e0, g, delta) > m
+    with pytest.raises(ValueError, match="delta"):
+        bounds.theorem_width(lam, n, e0, g, 1.5)
