@@ -6,9 +6,10 @@ BIN    := $(VENV)/bin
 JOBS   ?= auto
 STAMP  := $(VENV)/.expreg-installed
 
-# Progress bars are noise in logs and in the built pages.
+# Progress bars are noise in logs and in the built pages.  (Do not set MPLBACKEND:
+# the kernels' inline backend is what puts the figures into the pages.)
 export TQDM_DISABLE = 1
-export MPLBACKEND = Agg
+unexport MPLBACKEND
 
 .PHONY: book test env clean
 
