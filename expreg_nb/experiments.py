@@ -175,6 +175,7 @@ class WidthSearch:
     m_min: int | None
     widths: np.ndarray
     passed: np.ndarray       #: fraction of seeds that passed, per width tried
+    init_failed: np.ndarray  #: fraction of seeds with lambda_min(H(W(0))) < lam/2, per width tried
 
 
 def smallest_width(X, y, *, lam, eta, steps, widths, seeds=(0, 1, 2), tol=1e-6,
@@ -199,14 +200,15 @@ def smallest_width(X, y, *, lam, eta, steps, widths, seeds=(0, 1, 2), tol=1e-6,
         raise ValueError("seeds must not be empty")
     X = as_float_array(X, "X", ndim=2)
     xp = array_module(X)
-    tried, passed = [], []
+    tried, passed, init_failed = [], [], []
     for m in widths:
-        ok = 0
+        ok = bad_init = 0
         for seed in seeds:
             W0, a = ex.init_params(m, X.shape[1], seed=seed, coupled=coupled)
             W0, a = xp.asarray(W0), xp.asarray(a)
             H0 = ex.gram(W0, X, chunk=chunk)
             if float(xp.linalg.eigvalsh(H0)[0]) < lam / 2:
+                bad_init += 1
                 continue
             try:
                 r = ex.train(X, y, m=m, eta=eta, steps=steps, seed=seed, init=(W0, a), tol=tol,
@@ -217,9 +219,12 @@ def smallest_width(X, y, *, lam, eta, steps, widths, seeds=(0, 1, 2), tol=1e-6,
             ok += bool(r.history.converged and r.history["lambda_min"].min() >= lam / 2)
         tried.append(m)
         passed.append(ok / len(seeds))
+        init_failed.append(bad_init / len(seeds))
         if ok == len(seeds):
-            return WidthSearch(m, np.asarray(tried), np.asarray(passed))
-    return WidthSearch(None, np.asarray(tried), np.asarray(passed))
+            break
+    else:
+        m = None
+    return WidthSearch(m, np.asarray(tried), np.asarray(passed), np.asarray(init_failed))
 
 
 @dataclass

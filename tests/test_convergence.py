@@ -112,9 +112,10 @@ def test_smallest_width_finds_a_passing_width(small):
     assert res.m_min is not None
     assert res.passed[-1] == 1.0 and np.all(res.passed[:-1] < 1.0)
     assert res.widths[-1] == res.m_min
+    assert np.all(res.init_failed <= 1.0 - res.passed)
     # an impossible requirement fails everywhere
     none = exps.smallest_width(X, y, lam=1e3, eta=eta, steps=10, widths=[8, 16], seeds=(0,))
-    assert none.m_min is None and np.all(none.passed == 0)
+    assert none.m_min is None and np.all(none.passed == 0) and np.all(none.init_failed == 1)
 
 
 def test_smallest_width_validates(small):
