@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import functools
 import importlib
-import os
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, env_choice
 
 ENV_VAR = "EXPREG_BACKEND"
 BACKENDS = ("auto", "numpy", "cupy")
@@ -35,13 +34,7 @@ class BackendError(ConfigError, RuntimeError):
 
 def requested_backend() -> str:
     """The value of ``EXPREG_BACKEND`` (default ``auto``), validated."""
-    value = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
-    if value not in BACKENDS:
-        raise BackendError(
-            f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} is not a known backend; "
-            f"expected one of {', '.join(BACKENDS)}."
-        )
-    return value
+    return env_choice(ENV_VAR, BACKENDS, BackendError, "backend")
 
 
 @functools.lru_cache(maxsize=1)

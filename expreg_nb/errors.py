@@ -7,11 +7,22 @@ IPython/Jupyter kernels (which do not use :data:`sys.excepthook`), are untouched
 """
 from __future__ import annotations
 
+import os
 import sys
 
 
 class ConfigError(Exception):
     """An environment variable of expreg_nb has a value that cannot be used here."""
+
+
+def env_choice(var: str, choices: tuple[str, ...], error: type[ConfigError], what: str) -> str:
+    """The value of environment variable ``var`` (case-insensitive; unset or empty gives
+    ``choices[0]``), or ``error`` naming the allowed values."""
+    raw = os.environ.get(var, "")
+    value = raw.strip().lower() or choices[0]
+    if value not in choices:
+        raise error(f"{var}={raw!r} is not a known {what}; expected one of {', '.join(choices)}.")
+    return value
 
 
 def _excepthook(exc_type, exc, tb, _previous=sys.excepthook):

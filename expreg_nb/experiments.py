@@ -23,7 +23,7 @@ from . import exponential as ex
 from .backend import array_module, to_numpy
 from .chunks import neuron_slices
 from .training import DivergenceError
-from .validation import as_float_array, check_int, check_real
+from .validation import as_float_array, check_int, check_labels, check_network, check_real
 
 CRITERIA = ("diverge", "monotone")
 
@@ -101,8 +101,8 @@ def one_step_remainder(W, a, X, y, *, eta, chunk=None) -> StepSplit:
     delta_ri = <w_r(t+1) - w_r(t), x_i>.  ``v`` is computed as the difference
     e(t+1) - e(t) + eta H e, i.e. from the code of the model, not from the formula.
     """
-    W, a, X = ex._check_model(W, a, X)
-    y = ex._check_labels(y, X)
+    W, a, X = check_network(W, a, X)
+    y = check_labels(y, X)
     eta = check_real(eta, "eta", positive=True)
     xp = array_module(W)
     e = ex.forward(W, a, X, chunk=chunk) - y

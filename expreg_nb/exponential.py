@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from .backend import array_module, get_xp, to_numpy
 from .chunks import neuron_slices
 from .seeding import check_seed, rademacher, standard_normal
@@ -26,8 +24,9 @@ from .training import History, gradient_descent
 from .validation import (
     as_float_array,
     check_int,
+    check_labels,
+    check_network,
     check_real,
-    check_rows,
     check_same_backend,
 )
 
@@ -40,23 +39,8 @@ def _scale(m: int, normalized: bool) -> float:
     return 1.0 / math.sqrt(m) if normalized else 1.0
 
 
-def _check_model(W, a, X):
-    W = as_float_array(W, "W", ndim=2)
-    a = as_float_array(a, "a", ndim=1)
-    X = as_float_array(X, "X", ndim=2)
-    check_same_backend(W=W, a=a, X=X)
-    if a.shape[0] != W.shape[0]:
-        raise ValueError(f"a has {a.shape[0]} entries but W has {W.shape[0]} rows (neurons); they must match")
-    if X.shape[1] != W.shape[1]:
-        raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
-    return W, a, X
 
 
-def _check_labels(y, X):
-    y = as_float_array(y, "y", ndim=1)
-    check_same_backend(X=X, y=y)
-    check_rows("X", X, "y", y)
-    return y
 
 
 def _finite_or_raise(value, what: str, W, X):
@@ -98,7 +82,7 @@ def init_params(m, d, *, seed, coupled=False):
 
 def forward(W, a, X, *, normalized=True, chunk=None):
     """Model outputs ``u`` (shape (n,)) for the rows of ``X``."""
-    W, a, X = _check_model(W, a, X)
+    W, a, X = check_network(W, a, X)
     xp = array_module(W)
     u = xp.zeros(X.shape[0])
     for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
@@ -109,7 +93,7 @@ def forward(W, a, X, *, normalized=True, chunk=None):
 def loss(W, a, X, y, *, normalized=True, chunk=None):
     """Quadratic loss L(W) = 0.5 * ||u - y||^2 (a float)."""
     u = forward(W, a, X, normalized=normalized, chunk=chunk)
-    y = _check_labels(y, X)
+    y = check_labels(y, X)
     return 0.5 * float(((u - y) ** 2).sum())
 
 
@@ -137,8 +121,8 @@ def grad(W, a, X, y, *, normalized=True, chunk=None):
 
     Matrix form: grad = (1/sqrt m) diag(a) E diag(u - y) X with E_{ri} = exp(<w_r, x_i>).
     """
-    W, a, X = _check_model(W, a, X)
-    y = _check_labels(y, X)
+    W, a, X = check_network(W, a, X)
+    y = check_labels(y, X)
     _, g = _residual_and_grad(W, a, X, y, _scale(W.shape[0], normalized), chunk)
     return _finite_or_raise(g, "the gradient", W, X)
 
@@ -280,7 +264,7 @@ def train(
     (naming the step) when the loss stops being finite.
     """
     X = as_float_array(X, "X", ndim=2)
-    y = _check_labels(y, X)
+    y = check_labels(y, X)
     m = check_int(m, "m")
     eta = check_real(eta, "eta", positive=True)
     steps = check_int(steps, "steps", minimum=0)
@@ -293,7 +277,7 @@ def train(
         W0, a = xp.asarray(W0), xp.asarray(a)
     else:
         W0, a = init
-        W0, a, X = _check_model(W0, a, X)
+        W0, a, X = check_network(W0, a, X)
         if W0.shape[0] != m:
             raise ValueError(f"init has {W0.shape[0]} neurons but m={m}")
     scale = _scale(m, normalized)

@@ -35,8 +35,9 @@ from .training import History, gradient_descent
 from .validation import (
     as_float_array,
     check_int,
+    check_labels,
+    check_network,
     check_real,
-    check_rows,
     check_same_backend,
 )
 
@@ -55,23 +56,8 @@ RECORDABLE = ("lambda_min", "lambda_max", "kernel_drift", "flipped", "movement")
 
 
 # --------------------------------------------------------------------------- checks
-def _check_model(W, a, X):
-    W = as_float_array(W, "W", ndim=2)
-    a = as_float_array(a, "a", ndim=1)
-    X = as_float_array(X, "X", ndim=2)
-    check_same_backend(W=W, a=a, X=X)
-    if a.shape[0] != W.shape[0]:
-        raise ValueError(f"a has {a.shape[0]} entries but W has {W.shape[0]} rows (neurons); they must match")
-    if X.shape[1] != W.shape[1]:
-        raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
-    return W, a, X
 
 
-def _check_labels(y, X):
-    y = as_float_array(y, "y", ndim=1)
-    check_same_backend(X=X, y=y)
-    check_rows("X", X, "y", y)
-    return y
 
 
 def _check_rates(eta_w, eta_a):
@@ -131,7 +117,7 @@ def init_params(m, d, *, seed):
 
 def forward(W, a, X, *, chunk=None):
     """Model outputs ``u`` (shape (n,)): u_i = m^{-1/2} sum_r a_r relu(<w_r, x_i>/sqrt(d))."""
-    W, a, X = _check_model(W, a, X)
+    W, a, X = check_network(W, a, X)
     xp = array_module(W)
     u = xp.zeros(X.shape[0])
     for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
@@ -142,7 +128,7 @@ def forward(W, a, X, *, chunk=None):
 def loss(W, a, X, y, *, chunk=None):
     """Quadratic loss L(W, a) = 0.5 * ||u - y||^2 (a float)."""
     u = forward(W, a, X, chunk=chunk)
-    y = _check_labels(y, X)
+    y = check_labels(y, X)
     return 0.5 * float(((u - y) ** 2).sum())
 
 
@@ -153,8 +139,8 @@ def grads(W, a, X, y, *, chunk=None):
 
         gW = (1/sqrt(m d)) diag(a) D^T diag(e) X,      ga = (1/sqrt(m)) relu(Z)^T e.
     """
-    W, a, X = _check_model(W, a, X)
-    y = _check_labels(y, X)
+    W, a, X = check_network(W, a, X)
+    y = check_labels(y, X)
     _, g = _residual_and_grads(W, a, X, y, chunk)
     return g["W"], g["a"]
 
@@ -165,7 +151,7 @@ def gram_layers(W, a, X, *, chunk=None):
     H1 = (X X^T / d) o (D diag(a^2) D^T) / m  and  H2 = relu(Z) relu(Z)^T / m,
     accumulated over chunks of neurons (``o`` is the entrywise product).
     """
-    W, a, X = _check_model(W, a, X)
+    W, a, X = check_network(W, a, X)
     xp = array_module(W)
     n, m = X.shape[0], W.shape[0]
     K1 = xp.zeros((n, n))
@@ -326,7 +312,7 @@ def train(
     (naming the step and both rates) when the loss stops being finite.
     """
     X = as_float_array(X, "X", ndim=2)
-    y = _check_labels(y, X)
+    y = check_labels(y, X)
     m = check_int(m, "m")
     eta_w, eta_a = _check_rates(eta_w, eta_a)
     steps = check_int(steps, "steps", minimum=0)
@@ -342,7 +328,7 @@ def train(
             W0, a0 = init
         except (TypeError, ValueError):
             raise TypeError("init must be a pair (W0, a0)") from None
-        W0, a0, X = _check_model(W0, a0, X)
+        W0, a0, X = check_network(W0, a0, X)
         if W0.shape[0] != m:
             raise ValueError(f"init has {W0.shape[0]} neurons but m={m}")
     xp = array_module(W0)

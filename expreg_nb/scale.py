@@ -9,9 +9,7 @@ Chapters choose sizes with :func:`pick`, e.g. ``m = pick(book=1024, full=2**16)`
 """
 from __future__ import annotations
 
-import os
-
-from .errors import ConfigError
+from .errors import ConfigError, env_choice
 
 ENV_VAR = "EXPREG_SCALE"
 SCALES = ("book", "full")
@@ -22,13 +20,8 @@ class ScaleError(ConfigError, ValueError):
 
 
 def current_scale() -> str:
-    value = os.environ.get(ENV_VAR, "book").strip().lower() or "book"
-    if value not in SCALES:
-        raise ScaleError(
-            f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} is not a known scale; "
-            f"expected one of {', '.join(SCALES)}."
-        )
-    return value
+    """``"book"`` (default) or ``"full"``, from ``EXPREG_SCALE``."""
+    return env_choice(ENV_VAR, SCALES, ScaleError, "scale")
 
 
 def pick(*, book, full):

@@ -36,7 +36,7 @@ from . import data
 from .backend import array_module, to_device, to_numpy
 from .chunks import neuron_slices
 from .seeding import check_seed, make_rng
-from .validation import as_float_array, check_int, check_real, check_rows
+from .validation import as_float_array, check_int, check_real
 
 #: Tolerance on | ||x_i|| - 1 | for inputs to :func:`build_memorizer`.
 SPHERE_TOL = 1e-6
@@ -53,42 +53,38 @@ class MemorizationError(RuntimeError):
 # ---------------------------------------------------------------------------
 
 
+class _LayerSize:
+    """Width and nonzero-weight count, shared by both layer kinds."""
+
+    @property
+    def width(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def n_weights(self) -> int:
+        return int(np.count_nonzero(to_numpy(self.weight)))
+
+
 @dataclass(frozen=True)
-class DenseLayer:
+class DenseLayer(_LayerSize):
     """h -> 1[h W^T + bias >= 0] with a dense float weight matrix (the Gaussian layer)."""
 
     weight: object  # (out, in) float64
     bias: object  # (out,) float64
     stage: str
 
-    @property
-    def width(self) -> int:
-        return int(self.weight.shape[0])
-
-    @property
-    def n_weights(self) -> int:
-        return int(np.count_nonzero(to_numpy(self.weight)))
-
     def preactivation(self, h, xp):
         return h @ self.weight.T + self.bias
 
 
 @dataclass(frozen=True)
-class SparseLayer:
+class SparseLayer(_LayerSize):
     """h -> 1[sum_k weight[:, k] * h[:, index[:, k]] + bias >= 0], integer weights (ELLPACK)."""
 
     index: object  # (out, K) int64 into the previous layer
     weight: object  # (out, K) int64
     bias: object  # (out,) int64
     stage: str
-
-    @property
-    def width(self) -> int:
-        return int(self.weight.shape[0])
-
-    @property
-    def n_weights(self) -> int:
-        return int(np.count_nonzero(to_numpy(self.weight)))
 
     def preactivation(self, h, xp):
         pre = xp.zeros((h.shape[0], self.width), dtype=xp.int64) + self.bias

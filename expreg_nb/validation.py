@@ -75,3 +75,24 @@ def check_rows(name_a: str, a, name_b: str, b) -> None:
         raise ValueError(
             f"{name_a} has {a.shape[0]} rows but {name_b} has {b.shape[0]}; they must match"
         )
+
+
+def check_network(W, a, X):
+    """Validate a two-layer model's ``W`` (m, d), ``a`` (m,) and data ``X`` (n, d); return float arrays."""
+    W = as_float_array(W, "W", ndim=2)
+    a = as_float_array(a, "a", ndim=1)
+    X = as_float_array(X, "X", ndim=2)
+    check_same_backend(W=W, a=a, X=X)
+    if a.shape[0] != W.shape[0]:
+        raise ValueError(f"a has {a.shape[0]} entries but W has {W.shape[0]} rows (neurons); they must match")
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
+    return W, a, X
+
+
+def check_labels(y, X):
+    """Validate labels ``y`` (n,) against data ``X`` (n, d); return a float array."""
+    y = as_float_array(y, "y", ndim=1)
+    check_same_backend(X=X, y=y)
+    check_rows("X", X, "y", y)
+    return y
