@@ -216,7 +216,7 @@ def smallest_width(X, y, *, lam, eta, steps, widths, seeds=(0, 1, 2), tol=1e-6,
                              chunk=chunk)
             except DivergenceError:
                 continue
-            ok += bool(r.history.converged and r.history["lambda_min"].min() >= lam / 2)
+            ok += bool(r.history.converged and r.history["lambda_min"].min() / eta >= lam / 2)  # step kernel eta H
         tried.append(m)
         passed.append(ok / len(seeds))
         init_failed.append(bad_init / len(seeds))

@@ -15,14 +15,15 @@ the extra memory of :func:`gram` is O(n^2 + n * chunk).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from .backend import array_module, get_xp, to_numpy
+from .backend import array_module, get_xp
 from .chunks import neuron_slices
 from .seeding import check_seed, rademacher, standard_normal
-from .training import History, gradient_descent
+from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
+from .training import train as _train
 from .validation import (
     as_float_array,
+    check_bool,
     check_int,
     check_labels,
     check_network,
@@ -30,8 +31,6 @@ from .validation import (
     check_same_backend,
 )
 
-#: Quantities :func:`train` can record on request.
-RECORDABLE = ("lambda_min", "lambda_max", "movement", "gram_drift")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -109,11 +108,7 @@ def _residual_and_grad(W, a, X, y, scale, chunk=None):
     for sl in slices:
         u += _exp_features(W, X, sl) @ a[sl]
     e = u * scale - y
-    eX = e[:, None] * X
-    g = xp.empty_like(W)
-    for sl in slices:
-        g[sl] = (a[sl, None] * scale) * (_exp_features(W, X, sl).T @ eX)
-    return e, g
+    return e, _vjp(W, a, X, e, scale, chunk)
 
 
 def grad(W, a, X, y, *, normalized=True, chunk=None):
@@ -200,23 +195,77 @@ def lambda_star_lower_bound(X) -> float:
     return max(0.0, float(xp.exp(2.0 * s).min()) * max(float(s.min()) * lam_K, lam_G))
 
 
-@dataclass
-class TrainResult:
-    """Result of :func:`train`: final and initial weights, signs, and the :class:`History`."""
+# --------------------------------------------------------------------------- the model
+def _jvp(W, a, X, dW, scale, chunk=None):
+    """du = s sum_r a_r E_ir <dW_r, x_i>, the change of the outputs along the tangent ``dW``."""
+    xp = array_module(W)
+    du = xp.zeros(X.shape[0])
+    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
+        du += (_exp_features(W, X, sl) * (X @ dW[sl].T)) @ a[sl]
+    return du * scale
 
-    W: object
-    a: object
-    W0: object
-    history: History
-    normalized: bool = True
 
-    @property
-    def final_loss(self) -> float:
-        return float(self.history.loss[-1])
+def _vjp(W, a, X, e, scale, chunk=None):
+    """J^T e = s diag(a) E diag(e) X, the gradient of 0.5 ||u - y||^2 when e = u - y."""
+    xp = array_module(W)
+    eX = e[:, None] * X
+    g = xp.empty_like(W)
+    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
+        g[sl] = (a[sl, None] * scale) * (_exp_features(W, X, sl).T @ eX)
+    return g
 
-    def movement(self):
-        """Per-neuron distance ||w_r(T) - w_r(0)|| as a NumPy array."""
-        return to_numpy(((self.W - self.W0) ** 2).sum(axis=1) ** 0.5)
+
+def _check_params(params, X, *, what="init"):
+    W, a, X = check_network(params["W"], params["a"], X)
+    xp = array_module(a)
+    if a.shape[0] and not bool(((a == 1.0) | (a == -1.0)).all()):
+        raise ValueError(f"{what}: the signs a must all be +1 or -1 (the Gram matrix and the "
+                         f"monitors use a_r^2 = 1)")
+    return {"W": W, "a": a}
+
+
+def model(*, normalized=True, coupled=False, chunk=None):
+    """Part I's model as a :class:`~expreg_nb.training.Model` (blocks ``W``, trained, and ``a``, fixed signs).
+
+    ``coupled`` only affects the initialization drawn by :func:`expreg_nb.training.train`
+    (it is ignored when ``init`` is given).
+    """
+    normalized = check_bool(normalized, "normalized")
+    coupled = check_bool(coupled, "coupled")
+
+    def s(p):
+        return _scale(p["W"].shape[0], normalized)
+
+    def init(m, d, seed):
+        W, a = init_params(m, d, seed=seed, coupled=coupled)
+        return {"W": W, "a": a}
+
+    def fwd(p, X):
+        return forward(p["W"], p["a"], X, normalized=normalized, chunk=chunk)
+
+    def residual_and_grads(p, X, y, need):
+        e, g = _residual_and_grad(p["W"], p["a"], X, y, s(p), chunk)
+        return e, {"W": g}
+
+    def jvp(p, X, tangents):
+        return _jvp(p["W"], p["a"], X, tangents["W"], s(p), chunk)
+
+    def vjp(p, X, e, need):
+        return {"W": _vjp(p["W"], p["a"], X, e, s(p), chunk)}
+
+    def gram_blocks(p, X, need):
+        return {"W": gram(p["W"], X, normalized=normalized, chunk=chunk)}
+
+    def gram_limit(X):
+        # The unnormalized NTK is m H(W): it has no finite limit.
+        return {"W": gram_star(X)} if normalized else None
+
+    return Model(
+        name="exp-regression", blocks=("W", "a"), trainable=("W",), init=init, forward=fwd,
+        residual_and_grads=residual_and_grads, jvp=jvp, vjp=vjp, gram=gram_blocks,
+        check_params=_check_params, gram_limit=gram_limit, flips=None,
+        options={"normalized": normalized, "coupled": coupled},
+    )
 
 
 def train(
@@ -235,98 +284,23 @@ def train(
     tol=None,
     progress=None,
     chunk=None,
-):
-    """Gradient descent W(t+1) = W(t) - eta * grad L(W(t)) from a seeded initialization.
+) -> TrainResult:
+    """Gradient descent W(t+1) = W(t) - eta * grad L(W(t)): :func:`expreg_nb.training.train` on :func:`model`.
 
-    Parameters
-    ----------
-    X, y
-        Data (n, d) and labels (n,), NumPy or CuPy arrays.
-    m, eta, steps, seed
-        Width, step size (> 0), number of steps (>= 0), seed of the initialization.
-    normalized, coupled
-        Model form (1/sqrt(m) or not) and initialization (see :func:`init_params`).
-    init
-        Optional ``(W0, a)`` to start from instead of :func:`init_params`.
-    record
-        Any of :data:`RECORDABLE`: ``"lambda_min"``/``"lambda_max"`` of H(W(t)),
-        ``"movement"`` (records ``movement_max`` and ``movement_rms`` of
-        ||w_r(t) - w_r(0)||) and ``"gram_drift"`` (||H(W(t)) - H(W(0))||_2),
-        every ``record_every`` steps.
-    tol
-        Stop early once L(t)/L(0) <= tol.
-    progress
-        tqdm progress bar: ``None`` shows it for long runs, ``False`` silences it.
-
-    Returns
-    -------
-    :class:`TrainResult`.  Raises :class:`~expreg_nb.training.DivergenceError`
-    (naming the step) when the loss stops being finite.
+    ``init=(W0, a)`` starts from given weights and signs (a in {-1, +1}); then
+    ``seed`` and ``coupled`` are ignored.  ``record`` takes names from
+    :data:`expreg_nb.training.RECORDABLE`; the kernel it monitors is eta H(W(t)).
+    Returns a :class:`~expreg_nb.training.TrainResult` (``res.W``, ``res.a``,
+    ``res.W0``, ``res.movement()`` per neuron).
     """
-    X = as_float_array(X, "X", ndim=2)
-    y = check_labels(y, X)
-    m = check_int(m, "m")
     eta = check_real(eta, "eta", positive=True)
-    steps = check_int(steps, "steps", minimum=0)
-    unknown = set(record) - set(RECORDABLE)
-    if isinstance(record, str) or unknown:
-        raise ValueError(f"record must be a collection of {RECORDABLE}, got {record!r}")
-    if init is None:
-        W0, a = init_params(m, X.shape[1], seed=seed, coupled=coupled)
-        xp = array_module(X)
-        W0, a = xp.asarray(W0), xp.asarray(a)
-    else:
-        W0, a = init
-        W0, a, X = check_network(W0, a, X)
-        if W0.shape[0] != m:
-            raise ValueError(f"init has {W0.shape[0]} neurons but m={m}")
-    scale = _scale(m, normalized)
-
-    def objective(p):
-        e, g = _residual_and_grad(p["W"], a, X, y, scale, chunk)
-        return e, {"W": g}
-
-    monitors = {}
-    cache = {}
-
-    def H_of(p):
-        if cache.get("W") is not p["W"]:
-            cache["W"], cache["H"] = p["W"], gram(p["W"], X, normalized=normalized, chunk=chunk)
-            cache["eig"] = None
-        return cache["H"]
-
-    def eig_of(p):
-        H = H_of(p)
-        if cache["eig"] is None:
-            cache["eig"] = array_module(H).linalg.eigvalsh(H)
-        return cache["eig"]
-
-    if "lambda_min" in record:
-        monitors["lambda_min"] = lambda p: eig_of(p)[0]
-    if "lambda_max" in record:
-        monitors["lambda_max"] = lambda p: eig_of(p)[-1]
-    if "movement" in record:
-        def _dist(p):
-            return (((p["W"] - W0) ** 2).sum(axis=1)) ** 0.5
-        monitors["movement_max"] = lambda p: _dist(p).max()
-        monitors["movement_rms"] = lambda p: ((_dist(p) ** 2).mean()) ** 0.5
-    if "gram_drift" in record:
-        H0 = gram(W0, X, normalized=normalized, chunk=chunk)
-        monitors["gram_drift"] = lambda p: array_module(H0).linalg.norm(H_of(p) - H0, 2)
-
-    params, history = gradient_descent(
-        {"W": W0},
-        objective,
-        {"W": eta},
-        steps,
-        monitors=monitors,
-        record_every=record_every,
-        tol=tol,
-        progress=progress,
-        desc=f"exp-regression m={m}",
-        rate_names={"W": "eta"},
-    )
-    return TrainResult(W=params["W"], a=a, W0=W0, history=history, normalized=normalized)
+    if init is not None:
+        if not isinstance(init, (tuple, list)) or len(init) != 2:
+            raise TypeError("init must be a pair (W0, a)")
+        init = {"W": init[0], "a": init[1]}
+    return _train(model(normalized=normalized, coupled=coupled, chunk=chunk), X, y,
+                  rates={"W": eta}, steps=steps, m=m, seed=seed, init=init, record=record,
+                  record_every=record_every, tol=tol, progress=progress, rate_names={"W": "eta"})
 
 
 # --------------------------------------------------------------------------- Chapter 3: perturbation

@@ -26,12 +26,11 @@ chunks of neurons (:func:`expreg_nb.chunks.neuron_slices`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 from .backend import array_module
 from .chunks import neuron_slices
 from .seeding import check_seed, standard_normal
-from .training import History, gradient_descent
+from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
+from .training import train as _train
 from .validation import (
     as_float_array,
     check_int,
@@ -40,20 +39,6 @@ from .validation import (
     check_real,
     check_same_backend,
 )
-
-#: Quantities :func:`train` can record on request.
-#:
-#: ``lambda_min`` / ``lambda_max``
-#:     extreme eigenvalues of the combined kernel eta_w H1(t) + eta_a H2(t);
-#: ``kernel_drift``
-#:     ||K(t) - K(0)||_2 / ||K(0)||_2 for that combined kernel K;
-#: ``flipped``
-#:     fraction of the n*m activation signs 1[z_ir > 0] that differ from initialization;
-#: ``movement``
-#:     records ``movement_W`` = ||W(t) - W(0)||_F / ||W(0)||_F and
-#:     ``movement_a`` = ||a(t) - a(0)|| / ||a(0)||.
-RECORDABLE = ("lambda_min", "lambda_max", "kernel_drift", "flipped", "movement")
-
 
 # --------------------------------------------------------------------------- checks
 
@@ -75,7 +60,7 @@ def _preact(W, X, sl):
 
 
 def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
-    """(u - y, {block: gradient}) computing each chunk's pre-activations at most twice."""
+    """(u - y, {block: gradient}); one pass over the neurons when they fit one chunk."""
     xp = array_module(W)
     m, d = W.shape
     s = 1.0 / math.sqrt(m)
@@ -90,21 +75,40 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
         if "a" in need:
             grads["a"] = (A.T @ e) * s
         return e, grads
-    u = xp.zeros(X.shape[0])
-    for sl in slices:
-        u += xp.maximum(_preact(W, X, sl), 0.0) @ a[sl]
-    e = u * s - y
+    e = forward(W, a, X, chunk=chunk) - y
+    return e, _vjp(W, a, X, e, need, chunk)
+
+
+def _vjp(W, a, X, e, need, chunk=None):
+    """J^T e per block: gW = (1/sqrt(m d)) diag(a) D^T diag(e) X, ga = (1/sqrt(m)) relu(Z)^T e."""
+    xp = array_module(W)
+    m, d = W.shape
+    s = 1.0 / math.sqrt(m)
     eX = e[:, None] * X
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
-    for sl in slices:
+    for sl in neuron_slices(m, X.shape[0], chunk):
         Z = _preact(W, X, sl)
         if gW is not None:
             gW[sl] = (a[sl, None] * (s / math.sqrt(d))) * ((Z > 0).astype(Z.dtype).T @ eX)
         if ga is not None:
             ga[sl] = (xp.maximum(Z, 0.0).T @ e) * s
-    grads = {k: v for k, v in (("W", gW), ("a", ga)) if v is not None}
-    return e, grads
+    return {k: v for k, v in (("W", gW), ("a", ga)) if v is not None}
+
+
+def _jvp(W, a, X, tangents, chunk=None):
+    """du = (1/sqrt m) sum_r [da_r relu(z_ir) + a_r 1[z_ir > 0] <dW_r, x_i>/sqrt(d)]."""
+    xp = array_module(W)
+    m, d = W.shape
+    dW, da = tangents.get("W"), tangents.get("a")
+    du = xp.zeros(X.shape[0])
+    for sl in neuron_slices(m, X.shape[0], chunk):
+        Z = _preact(W, X, sl)
+        if dW is not None:
+            du += ((Z > 0).astype(Z.dtype) * (X @ dW[sl].T)) @ a[sl] * (1.0 / math.sqrt(d))
+        if da is not None:
+            du += xp.maximum(Z, 0.0) @ da[sl]
+    return du * (1.0 / math.sqrt(m))
 
 
 # --------------------------------------------------------------------------- API
@@ -225,34 +229,6 @@ def step_sizes(W, a, X, *, ratio, c=1.0, chunk=None):
     return eta_w, ratio * eta_w
 
 
-@dataclass
-class TrainResult:
-    """Result of :func:`train`: final and initial weights of both layers, the rates and the :class:`History`."""
-
-    W: object
-    a: object
-    W0: object
-    a0: object
-    eta_w: float
-    eta_a: float
-    history: History
-
-    @property
-    def final_loss(self) -> float:
-        return float(self.history.loss[-1])
-
-    @property
-    def relative_loss(self) -> float:
-        """L(T) / L(0)."""
-        return float(self.history.loss[-1] / self.history.loss[0])
-
-    def movement(self):
-        """(||W(T) - W(0)||_F / ||W(0)||_F, ||a(T) - a(0)|| / ||a(0)||) as floats."""
-        xp = array_module(self.W)
-        return (float(xp.linalg.norm(self.W - self.W0) / xp.linalg.norm(self.W0)),
-                float(xp.linalg.norm(self.a - self.a0) / xp.linalg.norm(self.a0)))
-
-
 def flipped_fraction(W, W0, X, *, chunk=None) -> float:
     """Fraction of the activation signs 1[<w_r, x_i> > 0] that differ between ``W`` and ``W0``."""
     W = as_float_array(W, "W", ndim=2)
@@ -267,6 +243,48 @@ def flipped_fraction(W, W0, X, *, chunk=None) -> float:
     for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
         flips += int(((X @ W[sl].T > 0) != (X @ W0[sl].T > 0)).sum())
     return flips / (X.shape[0] * W.shape[0])
+
+
+def _check_params(params, X):
+    W, a, X = check_network(params["W"], params["a"], X)
+    return {"W": W, "a": a}
+
+
+def model(*, chunk=None):
+    """Part II's network as a :class:`~expreg_nb.training.Model` (blocks ``W`` and ``a``, both trainable)."""
+
+    def init(m, d, seed):
+        W, a = init_params(m, d, seed=seed)
+        return {"W": W, "a": a}
+
+    def fwd(p, X):
+        return forward(p["W"], p["a"], X, chunk=chunk)
+
+    def residual_and_grads(p, X, y, need):
+        return _residual_and_grads(p["W"], p["a"], X, y, chunk, need)
+
+    def jvp(p, X, tangents):
+        return _jvp(p["W"], p["a"], X, tangents, chunk)
+
+    def vjp(p, X, e, need):
+        return _vjp(p["W"], p["a"], X, e, need, chunk)
+
+    def gram_blocks(p, X, need):
+        H1, H2 = gram_layers(p["W"], p["a"], X, chunk=chunk)
+        return {"W": H1, "a": H2}
+
+    def gram_limit(X):
+        H1, H2 = gram_infinite(X)
+        return {"W": H1, "a": H2}
+
+    def flips(p, p0, X):
+        return flipped_fraction(p["W"], p0["W"], X, chunk=chunk)
+
+    return Model(
+        name="relu2", blocks=("W", "a"), trainable=("W", "a"), init=init, forward=fwd,
+        residual_and_grads=residual_and_grads, jvp=jvp, vjp=vjp, gram=gram_blocks,
+        check_params=_check_params, gram_limit=gram_limit, flips=flips, options={},
+    )
 
 
 def train(
@@ -284,105 +302,23 @@ def train(
     tol=None,
     progress=None,
     chunk=None,
-):
-    """Gradient descent on both layers, W <- W - eta_w grad_W L, a <- a - eta_a grad_a L.
+) -> TrainResult:
+    """Gradient descent on both layers: :func:`expreg_nb.training.train` on :func:`model`.
 
-    Parameters
-    ----------
-    X, y
-        Data (n, d) and labels (n,), NumPy or CuPy arrays.
-    m, steps, seed
-        Width, number of steps (>= 0), seed of the initialization.
-    eta_w, eta_a
-        Rates of the first and second layer, >= 0, not both 0; a layer with
-        rate 0 stays frozen at its initial value.
-    init
-        Optional ``(W0, a0)`` to start from instead of :func:`init_params`
-        (e.g. ``a0`` = +-1 signs with ``eta_a=0`` for the model of Du et al.).
-    record
-        Any of :data:`RECORDABLE`, evaluated every ``record_every`` steps.
-    tol
-        Stop early once L(t)/L(0) <= tol.
-    progress
-        tqdm progress bar: ``None`` shows it for long runs, ``False`` silences it.
-
-    Returns
-    -------
-    :class:`TrainResult`.  Raises :class:`~expreg_nb.training.DivergenceError`
-    (naming the step and both rates) when the loss stops being finite.
+    W <- W - eta_w grad_W L and a <- a - eta_a grad_a L; a layer with rate 0 stays
+    frozen (not both).  ``init=(W0, a0)`` starts from given weights (e.g. +-1
+    signs ``a0`` with ``eta_a=0`` for the model of Du et al.); ``seed`` is then
+    ignored.  ``record`` takes names from :data:`expreg_nb.training.RECORDABLE`;
+    the kernel it monitors is K = eta_w H1 + eta_a H2.
     """
-    X = as_float_array(X, "X", ndim=2)
-    y = check_labels(y, X)
-    m = check_int(m, "m")
     eta_w, eta_a = _check_rates(eta_w, eta_a)
-    steps = check_int(steps, "steps", minimum=0)
-    unknown = set(record) - set(RECORDABLE)
-    if isinstance(record, str) or unknown:
-        raise ValueError(f"record must be a collection of {RECORDABLE}, got {record!r}")
-    if init is None:
-        W0, a0 = init_params(m, X.shape[1], seed=seed)
-        xp = array_module(X)
-        W0, a0 = xp.asarray(W0), xp.asarray(a0)
-    else:
-        try:
-            W0, a0 = init
-        except (TypeError, ValueError):
-            raise TypeError("init must be a pair (W0, a0)") from None
-        W0, a0, X = check_network(W0, a0, X)
-        if W0.shape[0] != m:
-            raise ValueError(f"init has {W0.shape[0]} neurons but m={m}")
-    xp = array_module(W0)
-    rates = {"W": eta_w, "a": eta_a}
-    need = tuple(k for k, v in rates.items() if v > 0)
-
-    def objective(p):
-        return _residual_and_grads(p["W"], p["a"], X, y, chunk, need)
-
-    cache = {}
-
-    def K_of(p):
-        if cache.get("key") != (id(p["W"]), id(p["a"])):
-            H1, H2 = gram_layers(p["W"], p["a"], X, chunk=chunk)
-            cache.update(key=(id(p["W"]), id(p["a"])), K=eta_w * H1 + eta_a * H2, eig=None)
-        return cache["K"]
-
-    def eig_of(p):
-        K = K_of(p)
-        if cache["eig"] is None:
-            cache["eig"] = xp.linalg.eigvalsh(K)
-        return cache["eig"]
-
-    monitors = {}
-    if "lambda_min" in record:
-        monitors["lambda_min"] = lambda p: eig_of(p)[0]
-    if "lambda_max" in record:
-        monitors["lambda_max"] = lambda p: eig_of(p)[-1]
-    if "kernel_drift" in record:
-        H1_0, H2_0 = gram_layers(W0, a0, X, chunk=chunk)
-        K0 = eta_w * H1_0 + eta_a * H2_0
-        K0_norm = float(xp.linalg.norm(K0, 2))
-        monitors["kernel_drift"] = lambda p: xp.linalg.norm(K_of(p) - K0, 2) / K0_norm
-    if "flipped" in record:
-        monitors["flipped"] = lambda p: flipped_fraction(p["W"], W0, X, chunk=chunk)
-    if "movement" in record:
-        nW0, na0 = xp.linalg.norm(W0), xp.linalg.norm(a0)
-        monitors["movement_W"] = lambda p: xp.linalg.norm(p["W"] - W0) / nW0
-        monitors["movement_a"] = lambda p: xp.linalg.norm(p["a"] - a0) / na0
-
-    params, history = gradient_descent(
-        {"W": W0, "a": a0},
-        objective,
-        rates,
-        steps,
-        monitors=monitors,
-        record_every=record_every,
-        tol=tol,
-        progress=progress,
-        desc=f"relu2 m={m}",
-        rate_names={"W": "eta_w", "a": "eta_a"},
-    )
-    return TrainResult(W=params["W"], a=params["a"], W0=W0, a0=a0,
-                       eta_w=eta_w, eta_a=eta_a, history=history)
+    if init is not None:
+        if not isinstance(init, (tuple, list)) or len(init) != 2:
+            raise TypeError("init must be a pair (W0, a0)")
+        init = {"W": init[0], "a": init[1]}
+    return _train(model(chunk=chunk), X, y, rates={"W": eta_w, "a": eta_a}, steps=steps, m=m,
+                  seed=seed, init=init, record=record, record_every=record_every, tol=tol,
+                  progress=progress, rate_names={"W": "eta_w", "a": "eta_a"})
 
 
 def lecun_form(W, a):
@@ -413,6 +349,7 @@ __all__ = [
     "init_params",
     "lecun_form",
     "loss",
+    "model",
     "step_sizes",
     "train",
 ]

@@ -96,3 +96,10 @@ def check_labels(y, X):
     check_same_backend(X=X, y=y)
     check_rows("X", X, "y", y)
     return y
+
+
+def check_bool(value, name: str) -> bool:
+    """``value`` must be ``True`` or ``False`` (or a NumPy bool): no truthiness of strings or None."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")

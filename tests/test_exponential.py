@@ -134,12 +134,12 @@ def test_train_converges_and_records(xp):
     y = data.labels(6, seed=8, xp=xp)
     eta = 0.5 / float(np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))[-1])
     res = ex.train(X, y, m=256, eta=eta, steps=1500, seed=8, progress=False,
-                   record=("lambda_min", "movement", "gram_drift"), record_every=100)
+                   record=("lambda_min", "movement", "kernel_drift"), record_every=100)
     h = res.history
     assert h.loss[-1] <= 1e-6 * h.loss[0]
-    for key in ("lambda_min", "movement_max", "movement_rms", "gram_drift"):
+    for key in ("lambda_min", "movement_W_max", "movement_W_rms", "kernel_drift"):
         assert key in h and len(h[key]) == len(h.record_steps)
-    assert h["gram_drift"][0] == 0.0 and h["movement_max"][0] == 0.0
+    assert h["kernel_drift"][0] == 0.0 and h["movement_W_max"][0] == 0.0
     assert np.all(h["lambda_min"] > 0)
     assert res.movement().shape == (256,)
     assert res.final_loss == h.loss[-1]

@@ -109,14 +109,15 @@ def test_train_fits_and_records(xp):
                       record=relu2.RECORDABLE, record_every=50, progress=False)
     assert res.relative_loss <= 1e-6 and res.history.converged
     h = res.history
-    for key in ("lambda_min", "lambda_max", "kernel_drift", "flipped", "movement_W", "movement_a"):
+    for key in ("lambda_min", "lambda_max", "kernel_drift", "kernel_drift_rel", "flipped",
+                "movement_W_rel", "movement_a_rel", "movement_W_max", "movement_a_rms"):
         assert key in h and len(h[key]) == len(h.record_steps)
-    assert h["kernel_drift"][0] == 0 and h["flipped"][0] == 0 and h["movement_W"][0] == 0
+    assert h["kernel_drift"][0] == 0 and h["flipped"][0] == 0 and h["movement_W_rel"][0] == 0
     assert 0 <= h["flipped"][-1] <= 1
     assert h["lambda_min"][0] <= h["lambda_max"][0]
-    mW, ma = res.movement()
-    assert math.isclose(mW, h["movement_W"][-1], rel_tol=1e-12)
-    assert math.isclose(ma, h["movement_a"][-1], rel_tol=1e-12)
+    mW, ma = res.movement("W", "relative"), res.movement("a", "relative")
+    assert math.isclose(mW, h["movement_W_rel"][-1], rel_tol=1e-12)
+    assert math.isclose(ma, h["movement_a_rel"][-1], rel_tol=1e-12)
 
 
 def test_frozen_layers_and_init(xp):
