@@ -266,3 +266,7 @@ def movement_sweep(X, y, *, widths, eta, seeds=(0, 1), normalized=True, coupled=
         mx.append(np.median(runs[:, 1]))
         st.append(np.median(runs[:, 2]))
     return MovementSweep(np.asarray(widths), np.asarray(rms), np.asarray(mx), np.asarray(st))
+
+
+#: Named sweeps of Part I (see :mod:`expreg_nb.sweep`); none yet.
+SWEEPS: list = []

@@ -1,0 +1,130 @@
+"""The sweep runner: one table whatever the executor, error rows, named sweeps and the results store."""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from expreg_nb import sweep
+from expreg_nb.experiments_relu2 import fit_task
+
+# Small but real runs of Part II's task; c = 60 makes gradient descent diverge (an error row).
+POINTS = sweep.grid(n=[8], d=[4], md_over_n=[2.0, 4.0], ratio=[1.0], data_seed=[0, 1],
+                    init_seed=[0], c=[0.5, 60.0], steps=[150])
+
+
+def _table(executor):
+    df = sweep.run(fit_task, POINTS, executor=executor, progress=False)
+    return df.drop(columns=[sweep.TIME_COLUMN])
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return _table(None)
+
+
+def test_serial_table_shape_and_error_rows(serial):
+    # rules out: rows lost, reordered or not one per grid point
+    assert len(serial) == len(POINTS)
+    assert serial[list(POINTS[0])].to_dict("records") == POINTS
+    bad = sweep.failed(serial)
+    # rules out: a diverging run crashing the sweep, or a silently "successful" diverged run
+    assert set(bad["c"]) == {60.0} and len(bad) == 4
+    assert bad["error"].str.startswith("DivergenceError").all()
+    assert serial.loc[serial["c"] == 0.5, "error"].isna().all()
+    assert serial.loc[serial["c"] == 0.5, "net_rel_loss"].notna().all()
+
+
+def test_process_pool_gives_the_same_table(serial):
+    with cf.ProcessPoolExecutor(2) as ex:
+        df = _table(ex)
+    # rules out: results that depend on the executor or on the completion order
+    pd.testing.assert_frame_equal(df, serial)
+
+
+def test_dask_local_cluster_gives_the_same_table(serial):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        df = _table(client.get_executor())
+    # rules out: a Dask run that differs from the serial one
+    pd.testing.assert_frame_equal(df, serial)
+
+
+def _boom(x):
+    raise TypeError("a bug, not an expected failure")
+
+
+def _scalar(x):
+    return 2 * x
+
+
+def test_unexpected_errors_propagate_and_scalars_are_values():
+    with pytest.raises(TypeError, match="a bug"):
+        sweep.run(_boom, sweep.grid(x=[1, 2]), progress=False)
+    df = sweep.run(_scalar, sweep.grid(x=[1, 2]), progress=False)
+    assert list(df["value"]) == [2, 4]
+
+
+def test_grid_and_seed_helpers():
+    g = sweep.grid(a=[1, 2], b=["x"], c=np.array([0.5]))
+    assert g == [{"a": 1, "b": "x", "c": 0.5}, {"a": 2, "b": "x", "c": 0.5}]
+    assert type(g[0]["c"]) is float
+    assert sweep.point_seed({"a": 1, "b": 2}) == sweep.point_seed({"b": 2, "a": 1})
+    assert sweep.point_seed({"a": 1}) != sweep.point_seed({"a": 2})
+    with pytest.raises(ValueError, match="axis 'a' is empty"):
+        sweep.grid(a=[])
+    with pytest.raises(TypeError, match="axis 'a' must be a sequence"):
+        sweep.grid(a="abc")
+    with pytest.raises(TypeError, match="grid values must be"):
+        sweep.grid(a=[object()])
+    with pytest.raises(ValueError, match="nothing to run"):
+        sweep.run(_scalar, [])
+    with pytest.raises(TypeError, match="points must be a list"):
+        sweep.run(_scalar, {"x": 1})
+
+
+def test_store_and_load_with_grid_hash(tmp_path, monkeypatch):
+    s = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2, 3])})
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s})
+    df, prov = sweep.store("tiny", "book", root=tmp_path)
+    back, prov2 = sweep.load_result("tiny", "book", root=tmp_path)
+    assert list(back["value"]) == [2, 4, 6] and prov2["grid_hash"] == s.grid_hash("book")
+    for key in ("package_version", "git_commit", "backend", "wall_seconds", "grid", "machine"):
+        assert key in prov2
+    # a changed definition makes the stored result stale
+    s2 = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2, 3, 4])})
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s2})
+    # rules out: a stale result accepted after its grid changed
+    with pytest.raises(sweep.StaleResultError, match="rerun"):
+        sweep.load_result("tiny", "book", root=tmp_path)
+    s3 = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2, 3])}, version=2)
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s3})
+    # rules out: a changed task meaning (version) accepted with an old table
+    with pytest.raises(sweep.StaleResultError):
+        sweep.load_result("tiny", "book", root=tmp_path)
+    with pytest.raises(FileNotFoundError, match="python -m expreg_nb.sweep tiny"):
+        sweep.load_result("tiny", "full", root=tmp_path)
+    json.loads((tmp_path / "tiny" / "book" / "provenance.json").read_text())
+
+
+def test_command_line_lists_and_runs(tmp_path, capsys, monkeypatch):
+    s = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2])})
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s})
+    assert sweep.main(["--list"]) == 0
+    assert "tiny" in capsys.readouterr().out
+    assert sweep.main(["tiny", "--scale", "book", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "tiny" / "book" / "table.csv").exists()
+    with pytest.raises(ValueError, match="no named sweep"):
+        monkeypatch.undo()
+        sweep.get("does-not-exist")
+
+
+def test_registry_has_the_named_sweeps():
+    reg = sweep.registry()
+    assert "relu2-width" in reg
+    assert len(reg["relu2-width"].points("full")) > len(reg["relu2-width"].points("book"))
