@@ -32,7 +32,7 @@ records (:data:`RECORDABLE`):
     records ``kernel_drift`` = ||K(t) - K(0)||_2 and ``kernel_drift_rel`` =
     ||K(t) - K(0)||_2 / ||K(0)||_2;
 ``movement``
-    for every trained block k: ``movement_k_max`` and ``movement_k_rms``, the
+    for every trainable block k (a frozen one reads 0): ``movement_k_max`` and ``movement_k_rms``, the
     largest and the root-mean-square per-neuron distance (rows of a matrix
     block, entries of a vector block), and ``movement_k_rel`` =
     ||p_k(t) - p_k(0)||_F / ||p_k(0)||_F;
@@ -426,7 +426,6 @@ def _record_monitors(model, X, rates, params0, record):
     if not ok or set(record) - set(RECORDABLE):
         raise ValueError(f"record must be a collection of names from {RECORDABLE}, got {record!r}")
     cache = _KernelCache(model, X, rates)
-    trained = cache.need
     monitors = {}
     if "lambda_min" in record:
         monitors["lambda_min"] = lambda p: cache.eigvals(p)[0]
@@ -442,7 +441,7 @@ def _record_monitors(model, X, rates, params0, record):
         else:
             warnings.warn("K(0) = 0: the relative kernel drift is undefined and not recorded", stacklevel=3)
     if "movement" in record:
-        for k in trained:
+        for k in model.trainable:  # a frozen block is recorded too (it reads 0)
             p0 = params0[k]
             xp = array_module(p0)
             monitors[f"movement_{k}_max"] = lambda p, k=k, p0=p0: _per_neuron(p[k] - p0).max()

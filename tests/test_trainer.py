@@ -45,7 +45,7 @@ def _recompute(model, X, rates, p, p0):
     out = {"lambda_min": ev[0], "lambda_max": ev[-1],
            "kernel_drift": np.linalg.norm(K - K0, 2),
            "kernel_drift_rel": np.linalg.norm(K - K0, 2) / np.linalg.norm(K0, 2)}
-    for k in need:
+    for k in model.trainable:
         diff = to_numpy(p[k] - p0[k])
         per = np.abs(diff) if diff.ndim == 1 else np.linalg.norm(diff, axis=1)
         out[f"movement_{k}_max"] = per.max()
