@@ -268,39 +268,22 @@ def model(*, normalized=True, coupled=False, chunk=None):
     )
 
 
-def train(
-    X,
-    y,
-    *,
-    m,
-    eta,
-    steps,
-    seed,
-    normalized=True,
-    coupled=False,
-    init=None,
-    record=(),
-    record_every=1,
-    tol=None,
-    progress=None,
-    chunk=None,
-) -> TrainResult:
+def train(X, y, *, m, eta, steps, seed, normalized=True, coupled=False, init=None, chunk=None,
+          **options) -> TrainResult:
     """Gradient descent W(t+1) = W(t) - eta * grad L(W(t)): :func:`expreg_nb.training.train` on :func:`model`.
 
     ``init=(W0, a)`` starts from given weights and signs (a in {-1, +1}); then
-    ``seed`` and ``coupled`` are ignored.  ``record`` takes names from
-    :data:`expreg_nb.training.RECORDABLE`; the kernel it monitors is eta H(W(t)).
+    ``seed`` and ``coupled`` are ignored.  ``options`` are those of
+    :func:`expreg_nb.training.train`: ``record`` (names from
+    :data:`~expreg_nb.training.RECORDABLE`; the kernel it monitors is eta H(W(t))),
+    ``record_every``, ``monitors``, ``tol``, ``progress``.
     Returns a :class:`~expreg_nb.training.TrainResult` (``res.W``, ``res.a``,
     ``res.W0``, ``res.movement()`` per neuron).
     """
     eta = check_real(eta, "eta", positive=True)
-    if init is not None:
-        if not isinstance(init, (tuple, list)) or len(init) != 2:
-            raise TypeError("init must be a pair (W0, a)")
-        init = {"W": init[0], "a": init[1]}
     return _train(model(normalized=normalized, coupled=coupled, chunk=chunk), X, y,
-                  rates={"W": eta}, steps=steps, m=m, seed=seed, init=init, record=record,
-                  record_every=record_every, tol=tol, progress=progress, rate_names={"W": "eta"})
+                  rates={"W": eta}, steps=steps, m=m, seed=seed, init=init,
+                  rate_names={"W": "eta"}, **options)
 
 
 # --------------------------------------------------------------------------- Chapter 3: perturbation

@@ -287,38 +287,19 @@ def model(*, chunk=None):
     )
 
 
-def train(
-    X,
-    y,
-    *,
-    m,
-    eta_w,
-    eta_a,
-    steps,
-    seed,
-    init=None,
-    record=(),
-    record_every=1,
-    tol=None,
-    progress=None,
-    chunk=None,
-) -> TrainResult:
+def train(X, y, *, m, eta_w, eta_a, steps, seed, init=None, chunk=None, **options) -> TrainResult:
     """Gradient descent on both layers: :func:`expreg_nb.training.train` on :func:`model`.
 
     W <- W - eta_w grad_W L and a <- a - eta_a grad_a L; a layer with rate 0 stays
     frozen (not both).  ``init=(W0, a0)`` starts from given weights (e.g. +-1
     signs ``a0`` with ``eta_a=0`` for the model of Du et al.); ``seed`` is then
-    ignored.  ``record`` takes names from :data:`expreg_nb.training.RECORDABLE`;
-    the kernel it monitors is K = eta_w H1 + eta_a H2.
+    ignored.  ``options`` are those of :func:`expreg_nb.training.train`:
+    ``record`` (the kernel it monitors is K = eta_w H1 + eta_a H2),
+    ``record_every``, ``monitors``, ``tol``, ``progress``.
     """
     eta_w, eta_a = _check_rates(eta_w, eta_a)
-    if init is not None:
-        if not isinstance(init, (tuple, list)) or len(init) != 2:
-            raise TypeError("init must be a pair (W0, a0)")
-        init = {"W": init[0], "a": init[1]}
     return _train(model(chunk=chunk), X, y, rates={"W": eta_w, "a": eta_a}, steps=steps, m=m,
-                  seed=seed, init=init, record=record, record_every=record_every, tol=tol,
-                  progress=progress, rate_names={"W": "eta_w", "a": "eta_a"})
+                  seed=seed, init=init, rate_names={"W": "eta_w", "a": "eta_a"}, **options)
 
 
 def lecun_form(W, a):

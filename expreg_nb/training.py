@@ -529,12 +529,12 @@ def train(
     else:
         if isinstance(init, (tuple, list)):
             if len(init) != len(model.blocks):
-                raise TypeError(f"init must be a tuple {model.blocks} or a dict with those blocks, "
-                                f"got a sequence of {len(init)}")
+                raise TypeError(f"init must be a pair/tuple {model.blocks} or a dict with those "
+                                f"blocks, got a sequence of {len(init)}")
             init = dict(zip(model.blocks, init))
         if not isinstance(init, Mapping) or set(init) != set(model.blocks):
-            raise TypeError(f"init must be a dict with exactly the blocks {model.blocks} "
-                            f"(or a tuple in that order), got {type(init).__name__}")
+            raise TypeError(f"init must be a pair/tuple {model.blocks} or a dict with exactly "
+                            f"those blocks, got {type(init).__name__}")
         params0 = model.check_params(dict(init), X)
         if m is not None and check_int(m, "m") != params0[model.blocks[0]].shape[0]:
             raise ValueError(f"init has {params0[model.blocks[0]].shape[0]} neurons but m={m}")
