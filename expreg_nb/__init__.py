@@ -5,9 +5,12 @@ Submodules
 backend      NumPy/CuPy selection (``EXPREG_BACKEND``), ``to_numpy``
 scale        problem sizes (``EXPREG_SCALE``)
 seeding      reproducible host-side random streams
-training     the one gradient-descent loop, with history and divergence checks
+training     models as pure functions, the one trainer (train, TrainResult), linearize
+sweep        grids of runs on any executor (serial, processes, Dask), named sweeps, results store
 data         synthetic data sets
 exponential  Part I, exponential regression
+relu2        Part II, two-layer ReLU network with two learning rates
+threshold    Part III, deep threshold memorizer
 """
 from __future__ import annotations
 
