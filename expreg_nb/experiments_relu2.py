@@ -104,7 +104,10 @@ def compare(model, p0, X, y, *, ratio, c=0.5, steps=4000, tol=1e-3, record_every
     recorded as ``u``), ``rates``, ``c`` (the scale used), ``halvings``,
     ``separation`` (steps, ||u_net - u_lin|| / ||y|| at the recorded steps both runs reached).
     """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
     c = check_real(c, "c", positive=True)
+    rate_scale = check_real(rate_scale, "rate_scale", positive=True)
     max_halvings = check_int(max_halvings, "max_halvings", minimum=0)
     if "lambda_max" not in record:
         record = (*record, "lambda_max")
@@ -281,6 +284,11 @@ def success_table(df, by, col="net_fit", z=1.96):
     """
     from .stats import wilson_interval
 
+    if isinstance(by, str) or not all(isinstance(b, str) for b in by):
+        raise TypeError(f"by must be a list of column names, got {by!r}")
+    missing = sorted((set(by) | {col}) - set(df.columns))
+    if missing:
+        raise ValueError(f"the table has no columns {missing}; by and col must name its columns")
     ok = df[col].astype("boolean").fillna(False).astype(bool)
     g = ok.groupby([df[b] for b in by])
     out = g.agg(k="sum", N="count")
@@ -298,6 +306,11 @@ def critical_md_over_n(table, level=0.5):
     interval lies wholly under ``level`` (0 if none) to the smallest md/n whose Wilson
     interval lies wholly above ``level`` (inf if none).  ``crit`` is inf when no md/n reaches it.
     """
+    level = check_real(level, "level", positive=True)
+    if level >= 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    if not {"rate", "low", "high"} <= set(table.columns):
+        raise ValueError("table must come from success_table (columns rate, low, high)")
     t = table.sort_index()
     x = t.index.to_numpy(dtype=float)
     crit = next((xi for xi, r in zip(x, t["rate"]) if r >= level), math.inf)

@@ -98,6 +98,25 @@ def test_success_table_and_critical_bracket():
     assert (crit, lo, hi) == (2.0, 1.0, 4.0)
     never = ex.critical_md_over_n(ex.success_table(df.assign(net_fit=False), ["k"]))
     assert never[0] == math.inf and never[2] == math.inf
+    with pytest.raises(ValueError, match="columns"):
+        ex.success_table(df, ["n"])
+    with pytest.raises(TypeError, match="by"):
+        ex.success_table(df, "k")
+    with pytest.raises(ValueError, match="level"):
+        ex.critical_md_over_n(t, level=1.5)
+
+
+def test_input_validation_names_the_argument():
+    X, y = ex.problem(8, 2, data_seed=0)
+    p0 = relu2.model().init(4, 2, 0)
+    with pytest.raises(TypeError, match="model"):
+        ex.compare("relu2", p0, X, y, ratio=1.0)
+    with pytest.raises(ValueError, match="c"):
+        ex.compare(relu2.model(), p0, X, y, ratio=1.0, c=-1.0)
+    with pytest.raises(ValueError, match="md_over_n"):
+        ex.width_for(0.0, 8, 2)
+    with pytest.raises(ValueError, match="alpha"):
+        ex.alpha_task(n=8, d=2, md_over_n=2.0, alpha=-1.0, data_seed=0, init_seed=0)
 
 
 def test_named_sweeps_vary_n_at_fixed_d_and_fixed_ratio():
