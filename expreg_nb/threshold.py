@@ -936,13 +936,14 @@ def stage_formula(info) -> dict:
     return {s: dict(zip(("layers", "neurons", "weights"), map(int, rows[s]))) for s in STAGES}
 
 
-def formula_info(n, delta, d, *, eta=0.01, seed=0, group_size=None):
+def formula_info(n, delta, d, *, eta=0.01, seed=0, group_size=None, k1=None):
     """The parameters :func:`build_memorizer` would use at (n, delta, d) without building it:
-    k1 from :func:`hyperplane_budget`, the first draws of the F2 row sizes, and b from the
-    largest group ``group_size`` (default ceil(n / r), the smallest possible: a lower
-    value of T; pass :func:`max_group_size` for the largest accepted)."""
+    k1 from :func:`hyperplane_budget` (or the given ``k1``), the first draws of the F2 row
+    sizes, and b from the largest group ``group_size`` (default ceil(n / r), the smallest
+    possible: a lower value of T; pass :func:`max_group_size` for the largest accepted)."""
     n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
-    k1, m = hyperplane_budget(n, delta, eta), compression_bits(n, eta)
+    k1 = hyperplane_budget(n, delta, eta) if k1 is None else check_int(k1, "k1")
+    m = compression_bits(n, eta)
     b0, B = group_bits(n), block_count(n, eta)
     L = -(-n // 2**b0) if group_size is None else check_int(group_size, "group_size")
     b = max(1, math.ceil(math.log2(2 * L)))
