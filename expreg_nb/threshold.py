@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -883,27 +884,38 @@ def build_memorizer(X, y, *, seed=0, delta=None, eta=0.01, max_attempts=20,
         raise ValueError(f"unmatched must be 0 or 1, got {unmatched!r}")
     xp = array_module(X)
     info = {"n": n, "d": d, "delta": delta, "eta": eta, "unmatched": int(unmatched)}
+    clock = [time.perf_counter()]
+    seconds = info["seconds"] = {}
+
+    def lap(name):  # wall time of each stage, in info["seconds"]
+        clock.append(time.perf_counter())
+        seconds[name] = clock[-1] - clock[-2]
 
     gauss, codes, more = gaussian_stage(X, delta, seed=seed, eta=eta, first_layer=first_layer,
                                         max_attempts=max_attempts)
     info.update(more)
+    lap("gaussian")
     comp, z_pos, z, more = compression_stage(codes, seed=seed, eta=eta, max_attempts=max_attempts)
     info.update(more)
     # the network's own compression layers, run once on the codes, must give z
     last = _run(comp, codes, np)
     if not np.array_equal(last[z_pos], z):
         raise MemorizationError("the compression layers do not compute A c mod 2 (this is a bug)")
+    lap("compression")
     hashing, h_pos, (group, hv, private), more = hashing_stage(z, z_pos, seed=seed, eta=eta,
                                                                 max_attempts=max_attempts)
     info.update(more)
     hashed = _run(hashing, last, np)
+    lap("hashing")
     lift = lifting_stage(h_pos, b0=info["b0"], B=info["B"], b=info["b"])
     tail, slots, M = memorization_stage(group, hv, private, y, b0=info["b0"], B=info["B"],
                                         b=info["b"], L=info["max_group"], unmatched=unmatched)
     info.update(M=M)
+    lap("lifting+memorization")
     out = _run([lift] + tail, hashed, np)[0]
     if not np.array_equal(out, y):
         raise MemorizationError("the constructed network does not reproduce y (this is a bug)")
+    lap("verification")
     layers = tuple([DenseLayer(to_numpy(gauss.weight), to_numpy(gauss.bias), "gaussian")]
                    + comp + hashing + [lift] + tail)
     return ThresholdNetwork(layers, d, slots, info).to(xp)
