@@ -1,9 +1,13 @@
 """Reproducible synthetic data (drawn on the host, returned on the active backend)."""
 from __future__ import annotations
 
-from .backend import to_device
-from .seeding import make_rng
-from .validation import check_int
+import math
+
+import numpy as np
+
+from .backend import to_device, to_numpy
+from .seeding import check_seed, make_rng
+from .validation import as_float_array, check_int, check_real
 
 LABEL_KINDS = ("uniform", "sign")
 
@@ -44,3 +48,165 @@ def labels(n, *, seed, kind="uniform", xp=None):
     else:
         raise ValueError(f"kind must be one of {', '.join(LABEL_KINDS)}, got {kind!r}")
     return to_device(y, xp)
+
+
+# ---------------------------------------------------------------------------
+# Points on the sphere for Part III (memorization with threshold networks)
+# ---------------------------------------------------------------------------
+
+#: Size of one (rows x n) float64 block of pairwise quantities, in bytes.
+PAIR_CHUNK_BYTES = 32 * 2**20
+
+
+def _host_rows(X, name="X"):
+    """``X`` as a finite 2-D float64 NumPy array (CuPy arrays are copied to the host)."""
+    return np.ascontiguousarray(to_numpy(as_float_array(X, name, ndim=2)))
+
+
+def _check_delta(delta, name="delta"):
+    delta = check_real(delta, name, positive=True)
+    if delta > 2.0:
+        raise ValueError(f"{name} must be in (0, 2] for points on the unit sphere, got {delta}")
+    return delta
+
+
+def _pow2_scale(X):
+    """A power of two s with max |X / s| in [1/2, 1): dividing by it is exact."""
+    top = float(np.abs(X).max()) if X.size else 0.0
+    return 1.0 if top == 0.0 else math.ldexp(1.0, math.frexp(top)[1])
+
+
+def _chunk_rows(n_cols):
+    return max(1, PAIR_CHUNK_BYTES // (8 * max(n_cols, 1)))
+
+
+def min_distance(X) -> float:
+    """Smallest pairwise Euclidean distance between the rows of ``X`` (inf for one row).
+
+    Exact to rounding, in O(n * chunk) memory: blocks of the Gram form
+    ||x_i||^2 + ||x_j||^2 - 2 <x_i, x_j>, in float32 and one matrix product per block of
+    rows, find the candidate pairs, i.e. those within the screen's rounding error ``tol``
+    of the best pair so far, and each candidate is recomputed exactly as ||x_i - x_j||
+    in float64.  ``X`` is first
+    divided by a power of two (exact), so huge or tiny coordinates neither overflow nor
+    underflow.
+    """
+    X = _host_rows(X)
+    n, d = X.shape
+    if n < 2:
+        return math.inf
+    s = _pow2_scale(X)
+    Xs = X / s
+    sq = np.einsum("ij,ij->i", Xs, Xs)
+    # screen in float32 with one product per block: [x, |x|^2, 1] . [-2 x', 1, |x'|^2]
+    left = np.c_[Xs, sq, np.ones(n)].astype(np.float32)
+    right = np.c_[-2.0 * Xs, np.ones(n), sq].astype(np.float32)
+    # rounding of the screen (inputs and sums) is below (d + 4) eps32 max|x|^2 per term
+    tol = 16.0 * (d + 4) * float(np.finfo(np.float32).eps) * float(sq.max())
+    best = math.inf  # exact squared distance of the best pair found so far
+    rows = 2 * _chunk_rows(n)
+    per = max(1, PAIR_CHUNK_BYTES // (8 * d))
+    for a in range(0, n - 1, rows):
+        b = min(a + rows, n)
+        D2 = left[a:b] @ right[a:].T  # columns j >= a
+        D2[np.arange(b - a), np.arange(b - a)] = np.inf  # the pair (i, i)
+        low = float(D2.min())
+        thr = min(best, low + tol) + tol
+        if low > thr:
+            continue
+        i, j = np.nonzero(D2 <= thr)
+        for c in range(0, i.size, per):  # exact recomputation of the candidates
+            diff = Xs[a + i[c:c + per]] - Xs[a + j[c:c + per]]
+            best = min(best, float(np.einsum("ij,ij->i", diff, diff).min()))
+    return math.sqrt(best) * s
+
+
+def _clashes(cand, kept, delta2, tol, *, earlier):
+    """For each row of ``cand``: is some row of ``kept`` (or, with ``earlier``, some earlier
+    row of ``cand`` itself) at squared Gram-form distance < delta2 + tol?"""
+    out = np.zeros(cand.shape[0], dtype=bool)
+    other = cand if earlier else kept
+    if other.shape[0] == 0:
+        return out
+    rows = _chunk_rows(other.shape[0])
+    for a in range(0, cand.shape[0], rows):
+        b = min(a + rows, cand.shape[0])
+        hi = b if earlier else other.shape[0]
+        D2 = 2.0 - 2.0 * (cand[a:b] @ other[:hi].T)  # unit rows
+        if earlier:  # only j < i counts
+            D2[np.arange(hi)[None, :] >= np.arange(a, b)[:, None]] = np.inf
+        out[a:b] = (D2 < delta2 + tol).any(axis=1)
+    return out
+
+
+def separated_points(n, d, delta, *, seed, batch=None, max_batches=200, xp=None):
+    """``n`` points on S^{d-1} with pairwise distance >= ``delta`` (random sequential addition).
+
+    Candidates are drawn uniformly (:func:`sphere`) in batches; a candidate is kept if it
+    is at distance >= delta from every kept point and from every earlier candidate of its
+    batch.  Distances come from blocks of Gram products (memory O(batch * chunk)); a pair
+    is rejected when its Gram-form distance is within rounding of delta, so the kept
+    points are delta-separated exactly.  Raises ValueError if ``n`` points are not found
+    within ``max_batches`` batches (delta too large for n in dimension d).
+    """
+    n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
+    delta = _check_delta(delta)
+    max_batches = check_int(max_batches, "max_batches")
+    batch = 4 * n if batch is None else check_int(batch, "batch")
+    seed = check_seed(seed)
+    tol = 4.0 * (d + 2) * np.finfo(float).eps
+    kept = np.zeros((0, d))
+    for t in range(max_batches):
+        cand = _unit_rows(make_rng(seed * 1_000_003 + t, "data", "sphere"), batch, d)
+        cand = cand[~_clashes(cand, kept, delta**2, tol, earlier=False)]
+        cand = cand[~_clashes(cand, None, delta**2, tol, earlier=True)]
+        kept = np.concatenate([kept, cand], axis=0)[:n]
+        if kept.shape[0] == n:
+            return to_device(kept, xp)
+    raise ValueError(
+        f"could not place n={n} points with separation delta={delta} on S^{d - 1} "
+        f"in {max_batches} batches of {batch}; lower n or delta"
+    )
+
+
+def great_circle(n, d=2, *, xp=None):
+    """``n`` equally spaced points on the great circle of the (e1, e2) plane of R^d.
+
+    Their separation is 2 sin(pi/n): the worst case for hyperplane separation.
+    """
+    n, d = check_int(n, "n", minimum=2), check_int(d, "d", minimum=2)
+    t = 2.0 * np.pi * np.arange(n) / n
+    X = np.zeros((n, d))
+    X[:, 0], X[:, 1] = np.cos(t), np.sin(t)
+    return to_device(X, xp)
+
+
+def great_circle_arc(n, delta, d=3, *, xp=None):
+    """``n`` points along the great circle of the (e1, e2) plane with consecutive distance
+    exactly ``delta`` (requires n * 2 arcsin(delta/2) <= 2 pi): the worst case at a given delta."""
+    n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
+    delta = _check_delta(delta)
+    step = 2.0 * math.asin(delta / 2.0)
+    if n > 1 and n * step > 2 * np.pi * (1 + 1e-12):
+        raise ValueError(f"n={n} points at consecutive distance delta={delta} do not fit on a circle")
+    t = step * np.arange(n)
+    X = np.zeros((n, d))
+    X[:, 0], X[:, 1] = np.cos(t), np.sin(t)
+    return to_device(X, xp)
+
+
+def orthogonal_circles(n_per_circle, n_circles, d=None, *, xp=None):
+    """``n_circles`` great circles in the coordinate planes span(e_{2a-1}, e_{2a}), each with
+    ``n_per_circle`` equally spaced points; ``d`` defaults to 2 * n_circles."""
+    n_per_circle = check_int(n_per_circle, "n_per_circle", minimum=2)
+    n_circles = check_int(n_circles, "n_circles")
+    d = 2 * n_circles if d is None else check_int(d, "d")
+    if d < 2 * n_circles:
+        raise ValueError(f"d must be >= 2 * n_circles = {2 * n_circles}, got {d}")
+    circle = to_numpy(great_circle(n_per_circle, 2, xp=np))
+    X = np.zeros((n_circles * n_per_circle, d))
+    rows = np.arange(n_circles * n_per_circle)
+    plane = rows // n_per_circle
+    X[rows, 2 * plane] = np.tile(circle[:, 0], n_circles)
+    X[rows, 2 * plane + 1] = np.tile(circle[:, 1], n_circles)
+    return to_device(X, xp)

@@ -2,39 +2,41 @@
 
 This module builds, layer by layer, a threshold network that memorizes any 0/1
 labeling of ``n`` points on the unit sphere S^{d-1} with pairwise distance at
-least ``delta``.  The pipeline follows the four stages that Rajput, Sreenivasan,
-Papailiopoulos and Karbasi (2021, arXiv 2106.07724) describe for their
-construction; the details of each stage are **this book's reconstruction**
-(the paper's body was not available to us):
+least ``delta``.  The four stages are those the abstract and a third-party
+transcription of Figure 1 of Rajput, Sreenivasan, Papailiopoulos and Karbasi
+(2021, arXiv 2106.07724) describe; the details of each stage are **this book's
+reconstruction** (the paper's body was not available to us).  One function per
+stage, each the construction of one lemma of ``book/part3/construction.md``:
 
-1. ``gaussian``     c = 1[W1 x >= 0], W1 Gaussian (k1 x d), k1 = O(log n / delta);
-2. ``compression``  z = A c mod 2, A a random F2 matrix (m = O(log n) rows),
-                    computed by trees of XOR gadgets with weights in {-1, 0, 1};
-3. ``hashing``      random F2-linear hashes of z: a group hash (b0 bits, r = 2^b0
-                    ~ sqrt(n) groups) and B block hashes of b bits each;
-   ``lifting``      one-hot units phi_{beta,v} = 1[h_beta(z) = v] and group
-                    membership units mu_g = 1[gamma(z) = g];
-4. ``memorization`` one neuron per group, weights +-1 on private one-hot
-                    coordinates (the only label-dependent weights) and M on mu_g;
-   ``output``       the OR of the group neurons.
+1. :func:`gaussian_stage`      c = 1[W1 x >= 0], W1 Gaussian (k1 x d);
+2. :func:`compression_stage`   z = A c mod 2, A a random F2 matrix (m = O(log n) rows),
+                               computed by trees of XOR gadgets (weights in {-1, 0, 1});
+3. :func:`hashing_stage`       random F2-linear hashes of z: a group hash (b0 bits,
+                               r = 2^b0 >= sqrt(n) groups) and B block hashes of b bits;
+   :func:`lifting_stage`       one-hot units phi_{beta,v} = 1[h_beta(z) = v] and group
+                               membership units mu_g = 1[gamma(z) = g];
+4. :func:`memorization_stage`  one neuron per group, weights +-1 on private one-hot
+                               coordinates (the only label-dependent weights) and M on
+                               mu_g, then the output, the OR of the group neurons.
 
 The activation is sigma(t) = 1[t >= 0].  All layers after the first have integer
-weights and integer biases and are evaluated in exact integer arithmetic.
-
-Layers after the first are stored in ELLPACK form: neuron ``j`` reads the
-previous layer at ``index[j, :]`` with integer weights ``weight[j, :]`` (padding
-slots have weight 0 and are not counted as weights).
+weights and integer biases and are evaluated in exact integer arithmetic, one sparse
+matrix product per layer (scipy.sparse on the CPU, cupyx.scipy.sparse on a GPU).
+Layers after the first are stored in ELLPACK form: neuron ``j`` reads the previous
+layer at ``index[j, :]`` with integer weights ``weight[j, :]`` (padding slots have
+weight 0 and are not counted as weights).
 """
 from __future__ import annotations
 
 import math
+import numbers
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import data
-from .backend import array_module, to_device, to_numpy
-from .chunks import neuron_slices
+from .backend import array_module, is_cupy_array, to_device, to_numpy
 from .seeding import check_seed, make_rng
 from .validation import as_float_array, check_int, check_real
 
@@ -43,14 +45,92 @@ SPHERE_TOL = 1e-6
 
 STAGES = ("gaussian", "compression", "hashing", "lifting", "memorization", "output")
 
+#: How the width k1 of the Gaussian layer is chosen (:func:`build_memorizer`).
+FIRST_LAYER = ("union_bound", "smallest")
+
+#: Bytes of one (width x points) block of pre-activations in a forward pass.
+FORWARD_CHUNK_BYTES = 32 * 2**20
+
+min_distance = data.min_distance
+
 
 class MemorizationError(RuntimeError):
     """The randomized construction did not succeed within ``max_attempts`` draws."""
 
 
 # ---------------------------------------------------------------------------
+# Input checks used only here
+# ---------------------------------------------------------------------------
+
+
+def _check_eta(eta):
+    eta = check_real(eta, "eta", positive=True)
+    if eta >= 1:
+        raise ValueError(f"eta must be in (0, 1), got {eta}")
+    return eta
+
+
+def _check_delta(delta, name="delta"):
+    delta = check_real(delta, name, positive=True)
+    if delta > 2:
+        raise ValueError(f"{name} must be in (0, 2] for points on the unit sphere, got {delta}")
+    return delta
+
+
+def _real_array(x, name, *, low, high, low_open=False):
+    """A float array (or scalar) of ``x``, every entry finite and in [low, high]
+    (``(low, high]`` with ``low_open``); bools and non-numbers are rejected."""
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or an array of them, got bool")
+    arr = np.asarray(to_numpy(x) if is_cupy_array(x) else x)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating)
+                                 or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"{name} must be a real number or an array of them, got dtype {arr.dtype}")
+    arr = arr.astype(float)
+    bad = ~np.isfinite(arr) | (arr > high) | ((arr <= low) if low_open else (arr < low))
+    if bad.any():
+        interval = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
+        raise ValueError(f"{name} must be finite and in {interval}, got {arr[bad].ravel()[0]}")
+    return arr
+
+
+def _int_array(x, name, *, minimum):
+    """An int64 array (or scalar) of ``x``: integer dtype only (no floats, no bools)."""
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int or an array of ints, got bool")
+    if isinstance(x, numbers.Integral):
+        arr = np.asarray(int(x))
+    else:
+        arr = np.asarray(to_numpy(x) if is_cupy_array(x) else x)
+        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{name} must be an int or an array of ints, got dtype {arr.dtype}")
+    if (arr < minimum).any():
+        raise ValueError(f"{name} must be >= {minimum}, got {arr[arr < minimum].ravel()[0]}")
+    return arr.astype(np.int64)
+
+
+def _check_labels(y, n):
+    if isinstance(y, (str, bytes)) or y is None:
+        raise TypeError(f"y must be an array of 0/1 labels, got {type(y).__name__}")
+    y_host = to_numpy(y)
+    if y_host.dtype == bool:
+        y_host = y_host.astype(np.int64)
+    y_f = to_numpy(as_float_array(y_host, "y", ndim=1))
+    if y_f.shape[0] != n:
+        raise ValueError(f"y has {y_f.shape[0]} labels but X has {n} rows; they must match")
+    if not np.isin(y_f, (0.0, 1.0)).all():
+        raise ValueError("y must contain only the labels 0 and 1")
+    return y_f.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
 # Layers and the network
 # ---------------------------------------------------------------------------
+
+
+def _point_chunks(n_points, width):
+    rows = max(1, FORWARD_CHUNK_BYTES // (4 * max(width, 1)))
+    return [slice(s, min(s + rows, n_points)) for s in range(0, n_points, rows)]
 
 
 class _LayerSize:
@@ -67,38 +147,88 @@ class _LayerSize:
 
 @dataclass(frozen=True)
 class DenseLayer(_LayerSize):
-    """h -> 1[h W^T + bias >= 0] with a dense float weight matrix (the Gaussian layer)."""
+    """h -> 1[W h + bias >= 0] with a dense float weight matrix (a real-valued first layer)."""
 
     weight: object  # (out, in) float64
     bias: object  # (out,) float64
     stage: str
 
     def preactivation(self, h, xp):
+        """Pre-activations (points, out) of the rows of ``h`` (points, in)."""
         return h @ self.weight.T + self.bias
+
+    def apply(self, H, xp):
+        """0/1 outputs (out, points) int8 of the input points ``H`` given as rows (points, in)."""
+        return (self.weight @ H.T + self.bias[:, None] >= 0).astype(xp.int8)
 
 
 @dataclass(frozen=True)
 class SparseLayer(_LayerSize):
-    """h -> 1[sum_k weight[:, k] * h[:, index[:, k]] + bias >= 0], integer weights (ELLPACK)."""
+    """h -> 1[sum_k weight[:, k] * h[index[:, k]] + bias >= 0], integer weights (ELLPACK).
+
+    Evaluated as one sparse product: the (out x in) matrix is built once per backend.
+    """
 
     index: object  # (out, K) int64 into the previous layer
     weight: object  # (out, K) int64
     bias: object  # (out,) int64
     stage: str
 
-    def preactivation(self, h, xp):
-        pre = xp.zeros((h.shape[0], self.width), dtype=xp.int64) + self.bias
-        for k in range(self.weight.shape[1]):  # fan-in slots, not neurons
-            pre += h[:, self.index[:, k]].astype(xp.int64) * self.weight[:, k]
-        return pre
+    def _matrix(self, xp, n_in):
+        cache = self.__dict__.setdefault("_cache", {})
+        key = ("numpy" if xp is np else "cupy", int(n_in))
+        if key not in cache:
+            idx, w = to_numpy(self.index), to_numpy(self.weight)
+            b = to_numpy(self.bias)
+            rows = np.repeat(np.arange(self.width), idx.shape[1])
+            keep = w.ravel() != 0
+            bound = int(np.abs(w).sum(axis=1).max(initial=0) + np.abs(b).max(initial=0))
+            if xp is np:
+                import scipy.sparse as sps
 
-    def dense(self, width_in: int):
-        """The same layer as a dense (out, width_in) integer matrix (for small layers)."""
-        idx, w = to_numpy(self.index), to_numpy(self.weight)
-        out = np.zeros((self.width, width_in), dtype=np.int64)
-        rows = np.repeat(np.arange(self.width), idx.shape[1])
-        np.add.at(out, (rows, idx.ravel()), w.ravel())
-        return out
+                dtype = np.int16 if bound < 2**15 else np.int32 if bound < 2**31 else np.int64
+                S = sps.csr_matrix((w.ravel()[keep].astype(dtype),
+                                    (rows[keep], idx.ravel()[keep])), shape=(self.width, n_in))
+                cache[key] = (S, -b.astype(dtype)[:, None])
+            else:  # cuSPARSE multiplies floats: exact for integers below 2^24 (float32)
+                import cupyx.scipy.sparse as cps
+
+                dtype = np.float32 if bound < 2**24 else np.float64
+                S = cps.csr_matrix((xp.asarray(w.ravel()[keep].astype(dtype)),
+                                    (xp.asarray(rows[keep]), xp.asarray(idx.ravel()[keep]))),
+                                   shape=(self.width, n_in))
+                cache[key] = (S, xp.asarray(-b.astype(dtype))[:, None])
+        return cache[key]
+
+    def _product(self, H, xp):
+        S, neg_bias = self._matrix(xp, H.shape[0])
+        H = H if xp is np else H.astype(S.dtype)
+        return S @ H, neg_bias
+
+    def apply(self, H, xp):
+        """0/1 outputs (out, points) int8 from the previous layer's outputs ``H`` (in, points)."""
+        P, neg_bias = self._product(H, xp)
+        return (P >= neg_bias).view(xp.int8)
+
+    def preactivation(self, h, xp):
+        """Integer pre-activations (points, out) of the rows of ``h`` (points, in)."""
+        P, neg_bias = self._product(xp.ascontiguousarray(h.T), xp)
+        return (P.astype(xp.int64) - neg_bias.astype(xp.int64)).T
+
+
+def _run(layers, H, xp):
+    """Outputs (width, points) of the last of ``layers`` on ``H`` (in, points), in blocks of
+    points so that a block of the widest layer stays within :data:`FORWARD_CHUNK_BYTES`."""
+    if not layers:
+        return H
+    widest = max(layer.width for layer in layers)
+    parts = []
+    for cols in _point_chunks(H.shape[1], widest):
+        h = H[:, cols]
+        for layer in layers:
+            h = layer.apply(h, xp)
+        parts.append(h)
+    return xp.concatenate(parts, axis=1)
 
 
 @dataclass(frozen=True)
@@ -124,8 +254,10 @@ class ThresholdNetwork:
         return sum(layer.n_weights for layer in self.layers)
 
     def stage_sizes(self) -> dict:
-        """``{stage: {"layers", "neurons", "weights"}}`` in pipeline order."""
-        out = {s: {"layers": 0, "neurons": 0, "weights": 0} for s in STAGES}
+        """``{stage: {"layers", "neurons", "weights"}}`` in pipeline order (a recount)."""
+        names = [layer.stage for layer in self.layers]
+        keys = STAGES if set(names) <= set(STAGES) else tuple(dict.fromkeys(names))
+        out = {s: {"layers": 0, "neurons": 0, "weights": 0} for s in keys}
         for layer in self.layers:
             row = out[layer.stage]
             row["layers"] += 1
@@ -133,55 +265,64 @@ class ThresholdNetwork:
             row["weights"] += layer.n_weights
         return out
 
-    def hidden(self, X, upto: int):
-        """The 0/1 outputs (int8) of layer ``upto`` (0-based) on the rows of ``X``."""
+    def _check_input(self, X):
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != self.d:
             raise ValueError(f"X must have {self.d} columns, got {X.shape[1]}")
+        return X
+
+    def _blocks(self, X, upto):
+        """Yield the outputs (width, points) of layer ``upto`` for blocks of rows of ``X``."""
+        xp = array_module(X)
+        widest = max(layer.width for layer in self.layers[: upto + 1])
+        for rows in _point_chunks(X.shape[0], widest):
+            h = self.layers[0].apply(X[rows], xp)
+            yield _run(self.layers[1: upto + 1], h, xp)
+
+    def hidden(self, X, upto: int):
+        """The 0/1 outputs (int8, points x width) of layer ``upto`` (0-based) on the rows of ``X``."""
+        X = self._check_input(X)
         upto = check_int(upto, "upto", minimum=0)
         if upto >= self.depth:
             raise ValueError(f"upto must be < depth={self.depth}, got {upto}")
         xp = array_module(X)
-        widest = max(layer.width for layer in self.layers)
-        parts = []
-        for rows in neuron_slices(X.shape[0], widest):
-            h = X[rows]
-            for layer in self.layers[: upto + 1]:
-                h = (layer.preactivation(h, xp) >= 0).astype(xp.int8)
-            parts.append(h)
+        parts = [h.T for h in self._blocks(X, upto)]
         if not parts:
             return xp.zeros((0, self.layers[upto].width), dtype=xp.int8)
-        return xp.concatenate(parts, axis=0)
+        return xp.ascontiguousarray(xp.concatenate(parts, axis=0))
 
     def predict(self, X):
         """0/1 output (int64) for each row of ``X``, on the backend of ``X``."""
-        return self.hidden(X, self.depth - 1)[:, 0].astype(array_module(X).int64)
+        X = self._check_input(X)
+        xp = array_module(X)
+        parts = [h[0] for h in self._blocks(X, self.depth - 1)]
+        if not parts:
+            return xp.zeros(0, dtype=xp.int64)
+        return xp.concatenate(parts).astype(xp.int64)
 
     def with_labels(self, y):
         """The same network with only the +-1 label weights of the memorization layer changed."""
+        if not self.label_slots:
+            raise ValueError("this network has no label weights to rewrite (not built by "
+                             "build_memorizer)")
         y = _check_labels(y, len(self.label_slots))
-        mem_pos = [i for i, layer in enumerate(self.layers) if layer.stage == "memorization"]
-        pos = mem_pos[0]
+        pos = [i for i, layer in enumerate(self.layers) if layer.stage == "memorization"][0]
         layer = self.layers[pos]
         xp = array_module(layer.weight)
         weight = to_numpy(layer.weight).copy()
         slots = np.asarray(self.label_slots, dtype=np.int64).reshape(-1, 2)
         weight[slots[:, 0], slots[:, 1]] = 2 * y - 1
         new = replace(layer, weight=to_device(weight, xp))
-        layers = self.layers[:pos] + (new,) + self.layers[pos + 1 :]
+        layers = self.layers[:pos] + (new,) + self.layers[pos + 1:]
         return replace(self, layers=layers)
 
     def to(self, xp):
         """A copy with every array moved to the array module ``xp``."""
         moved = []
         for layer in self.layers:
-            if isinstance(layer, DenseLayer):
-                moved.append(replace(layer, weight=to_device(to_numpy(layer.weight), xp),
-                                     bias=to_device(to_numpy(layer.bias), xp)))
-            else:
-                moved.append(replace(layer, index=to_device(to_numpy(layer.index), xp),
-                                     weight=to_device(to_numpy(layer.weight), xp),
-                                     bias=to_device(to_numpy(layer.bias), xp)))
+            names = ("weight", "bias") if isinstance(layer, DenseLayer) else ("index", "weight", "bias")
+            moved.append(replace(layer, **{k: to_device(to_numpy(getattr(layer, k)), xp)
+                                           for k in names}))
         return replace(self, layers=tuple(moved))
 
 
@@ -191,8 +332,11 @@ class ThresholdNetwork:
 
 
 def separation_angle(delta):
-    """theta = 2 arcsin(delta / 2): the angle between unit vectors at distance ``delta``."""
-    return 2.0 * np.arcsin(np.asarray(delta, dtype=float) / 2.0)
+    """theta = 2 arcsin(delta / 2): the angle between unit vectors at distance ``delta``
+    (a number or an array, every entry in [0, 2])."""
+    arr = _real_array(delta, "delta", low=0.0, high=2.0)
+    out = 2.0 * np.arcsin(arr / 2.0)
+    return float(out) if out.ndim == 0 else out
 
 
 def hyperplane_budget(n, delta, eta=0.01) -> int:
@@ -202,23 +346,25 @@ def hyperplane_budget(n, delta, eta=0.01) -> int:
     (union bound over pairs); at least 1.  It is <= (pi/delta) ln(C(n,2)/eta) + 1.
     """
     n = check_int(n, "n")
-    delta = check_real(delta, "delta", positive=True)
+    delta = _check_delta(delta)
     eta = _check_eta(eta)
-    if delta > 2:
-        raise ValueError(f"delta must be <= 2 for points on the unit sphere, got {delta}")
     pairs = n * (n - 1) / 2
     if pairs < 1:
         return 1
-    p_miss = 1.0 - float(separation_angle(delta)) / math.pi
+    p_miss = 1.0 - separation_angle(delta) / math.pi
     if p_miss <= 0.0:
         return 1
     return max(1, math.ceil(math.log(pairs / eta) / -math.log(p_miss)))
 
 
 def union_bound_width(n, delta, eta=0.01):
-    """The simplified union bound (pi/delta) ln(C(n,2)/eta) (a real number, for plots)."""
-    n = np.asarray(n, dtype=float)
-    return np.pi / np.asarray(delta, dtype=float) * np.log(np.maximum(n * (n - 1) / 2, 1.0) / eta)
+    """The simplified union bound (pi/delta) ln(C(n,2)/eta) (a real number, for plots);
+    ``n`` an int >= 2 or an array of them, ``delta`` in (0, 2], ``eta`` in (0, 1)."""
+    n = _int_array(n, "n", minimum=2).astype(float)
+    delta = _real_array(delta, "delta", low=0.0, high=2.0, low_open=True)
+    eta = _check_eta(eta)
+    out = np.pi / delta * np.log(n * (n - 1) / 2 / eta)
+    return float(out) if out.ndim == 0 else out
 
 
 def compression_bits(n, eta=0.01) -> int:
@@ -247,100 +393,14 @@ def max_group_size(n) -> int:
     return 3 * math.isqrt(n - 1) + 3 if n > 1 else 1
 
 
-# ---------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------
-
-
-def min_distance(X) -> float:
-    """Smallest pairwise Euclidean distance between the rows of ``X`` (inf for one row)."""
-    X = as_float_array(X, "X", ndim=2)
-    n = X.shape[0]
-    if n < 2:
-        return math.inf
-    xp = array_module(X)
-    sq = (X * X).sum(axis=1)
-    G = X @ X.T
-    D2 = sq[:, None] + sq[None, :] - 2.0 * G
-    D2 = D2 + xp.diag(xp.full(n, xp.inf))
-    # recompute the closest pair exactly (the Gram form loses digits for close pairs)
-    flat = int(to_numpy(xp.argmin(D2)))
-    i, j = divmod(flat, n)
-    exact = float(to_numpy(xp.sqrt(((X[i] - X[j]) ** 2).sum())))
-    return min(exact, math.sqrt(max(float(to_numpy(D2.min())), 0.0)))
-
-
-def separated_points(n, d, delta, *, seed, batch=None, max_batches=200, xp=None):
-    """``n`` points on S^{d-1} with pairwise distance >= ``delta`` (random sequential addition).
-
-    Candidates are drawn uniformly (``data.sphere``) in batches; a candidate is kept
-    if it is at distance >= delta from every kept point and from every earlier
-    surviving candidate of its batch.  Raises ValueError if ``n`` points are not
-    found within ``max_batches`` batches (delta too large for n in dimension d).
-    """
-    n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
-    delta = check_real(delta, "delta", positive=True)
-    max_batches = check_int(max_batches, "max_batches")
-    batch = 4 * n if batch is None else check_int(batch, "batch")
-    kept = np.zeros((0, d))
-    for t in range(max_batches):
-        cand = to_numpy(data.sphere(batch, d, seed=check_seed(seed) * 1_000_003 + t, xp=np))
-        # unit vectors: ||u - v||^2 = 2 - 2 <u, v>
-        if kept.shape[0]:
-            far = (2.0 - 2.0 * (cand @ kept.T)).min(axis=1) >= delta**2
-            cand = cand[far]
-        D2 = 2.0 - 2.0 * (cand @ cand.T)
-        clash = np.triu(D2 < delta**2, k=1).any(axis=0)
-        kept = np.concatenate([kept, cand[~clash]], axis=0)[:n]
-        if kept.shape[0] == n:
-            return to_device(kept, xp)
-    raise ValueError(
-        f"could not place n={n} points with separation delta={delta} on S^{d - 1} "
-        f"in {max_batches} batches of {batch}; lower n or delta"
-    )
-
-
-def great_circle(n, d=2, *, xp=None):
-    """``n`` equally spaced points on the great circle of the (e1, e2) plane of R^d.
-
-    Their separation is 2 sin(pi/n): the worst case for hyperplane separation.
-    """
-    n, d = check_int(n, "n", minimum=2), check_int(d, "d", minimum=2)
-    t = 2.0 * np.pi * np.arange(n) / n
-    X = np.zeros((n, d))
-    X[:, 0], X[:, 1] = np.cos(t), np.sin(t)
-    return to_device(X, xp)
-
-
-def great_circle_arc(n, delta, d=3, *, xp=None):
-    """``n`` points along the great circle of the (e1, e2) plane with consecutive distance
-    exactly ``delta`` (requires n * 2 arcsin(delta/2) <= 2 pi): the worst case at a given delta."""
-    n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
-    delta = check_real(delta, "delta", positive=True)
-    step = float(separation_angle(min(delta, 2.0)))
-    if delta > 2 or (n > 1 and n * step > 2 * np.pi * (1 + 1e-12)):
-        raise ValueError(f"n={n} points at consecutive distance delta={delta} do not fit on a circle")
-    t = step * np.arange(n)
-    X = np.zeros((n, d))
-    X[:, 0], X[:, 1] = np.cos(t), np.sin(t)
-    return to_device(X, xp)
-
-
-def orthogonal_circles(n_per_circle, n_circles, d=None, *, xp=None):
-    """``n_circles`` great circles in the coordinate planes span(e_{2a-1}, e_{2a}), each with
-    ``n_per_circle`` equally spaced points; ``d`` defaults to 2 * n_circles."""
-    n_per_circle = check_int(n_per_circle, "n_per_circle", minimum=2)
-    n_circles = check_int(n_circles, "n_circles")
-    d = 2 * n_circles if d is None else check_int(d, "d")
-    if d < 2 * n_circles:
-        raise ValueError(f"d must be >= 2 * n_circles = {2 * n_circles}, got {d}")
-    circle = to_numpy(great_circle(n_per_circle, 2, xp=np))
-    X = np.zeros((n_circles * n_per_circle, d))
-    rows = np.arange(n_circles * n_per_circle)
-    plane = rows // n_per_circle
-    X[rows, 2 * plane] = np.tile(circle[:, 0], n_circles)
-    X[rows, 2 * plane + 1] = np.tile(circle[:, 1], n_circles)
-    return to_device(X, xp)
+def group_size_failure_bound(n) -> float:
+    """Upper bound n / (L_max + 1 - n/r)^2 on P[largest group > L_max] for one group-hash draw
+    ({prf:ref}`lem-thr-group-size`: Chebyshev per group and a union bound over groups)."""
+    n = check_int(n, "n")
+    if n == 1:
+        return 0.0
+    t = max_group_size(n) + 1 - n / 2 ** group_bits(n)
+    return min(1.0, n / t**2)
 
 
 # ---------------------------------------------------------------------------
@@ -355,6 +415,7 @@ def gaussian_hyperplanes(k, d, *, seed, attempt=0, xp=None):
     number drawn, so "the first k hyperplanes" is well defined.
     """
     k, d = check_int(k, "k"), check_int(d, "d")
+    attempt = check_int(attempt, "attempt", minimum=0)
     rng = make_rng(seed, "threshold", "gaussian", attempt)
     return to_device(rng.standard_normal((k, d)), xp)
 
@@ -370,11 +431,19 @@ def hyperplane_codes(X, W):
 
 
 def distinct_rows(codes) -> bool:
-    """True when the rows of a 0/1 matrix are pairwise distinct."""
-    c = to_numpy(codes).astype(np.uint8)
+    """Are the rows of the 0/1 matrix ``codes`` pairwise distinct?"""
+    if isinstance(codes, (str, bytes)) or codes is None:
+        raise TypeError(f"codes must be a 0/1 matrix, got {type(codes).__name__}")
+    c = np.asarray(to_numpy(codes))
+    if c.dtype != bool and not np.issubdtype(c.dtype, np.integer):
+        raise TypeError(f"codes must be a bool or integer 0/1 matrix, got dtype {c.dtype}")
+    if c.ndim != 2:
+        raise ValueError(f"codes must be 2-dimensional, got shape {c.shape}")
+    if c.size and (c.min() < 0 or c.max() > 1):
+        raise ValueError("codes must contain only 0 and 1")
     if c.shape[0] < 2:
         return True
-    packed = np.packbits(c, axis=1)
+    packed = np.packbits(c.astype(np.uint8, copy=False), axis=1)
     return np.unique(packed, axis=0).shape[0] == c.shape[0]
 
 
@@ -409,12 +478,13 @@ def hyperplanes_to_separate(X, *, seed, k_max=1 << 16):
 
 def circle_separation_cdf(n, k):
     """P[k_min <= k] for n equally spaced points on a circle (n even) and Gaussian central
-    hyperplanes: a coupon collector over the n/2 antipodal arc pairs."""
+    hyperplanes: a coupon collector over the n/2 antipodal arc pairs.  ``k``: an int >= 0
+    or an array of them."""
     n = check_int(n, "n", minimum=2)
     if n % 2:
         raise ValueError(f"n must be even, got {n}")
+    k = _int_array(k, "k", minimum=0).astype(float)
     m = n // 2
-    k = np.asarray(k, dtype=float)
     j = np.arange(m + 1)
     log_binom = np.array([math.lgamma(m + 1) - math.lgamma(i + 1) - math.lgamma(m - i + 1) for i in j])
     base = np.clip(1.0 - j / m, 0.0, None)
@@ -425,12 +495,15 @@ def circle_separation_cdf(n, k):
     log_pow = np.where((kk > 0) & ~np.isfinite(log_base)[None, :], -np.inf, log_pow)
     terms = (-1.0) ** j * np.exp(log_binom[None, :] + log_pow)
     # the alternating sum cancels badly far below the mean, where the cdf is ~0
-    return np.clip(terms.sum(axis=1), 0.0, 1.0).reshape(k.shape)
+    out = np.clip(terms.sum(axis=1), 0.0, 1.0).reshape(k.shape)
+    return float(out) if out.ndim == 0 else out
 
 
 def circle_separation_mean(n) -> float:
     """E[k_min] = (n/2) H_{n/2} for n equally spaced points on a circle (n even)."""
     n = check_int(n, "n", minimum=2)
+    if n % 2:
+        raise ValueError(f"n must be even, got {n}")
     m = n // 2
     return m * float(sum(1.0 / i for i in range(1, m + 1)))
 
@@ -438,27 +511,45 @@ def circle_separation_mean(n) -> float:
 def vershynin_width_log10(delta, eps=0.1) -> float:
     """log10 of 1/p(tau*) for this book's reconstruction of the sparse first layer of
     Vershynin (2020): tau* solves q/p = eps, with p = P[g.x >= tau] and the bound
-    q <= P[g.(x+x') >= 2 tau] for ||x - x'|| = delta.  Computed with mpmath."""
+    q <= P[g.(x+x') >= 2 tau] for ||x - x'|| = delta.  Computed with mpmath at a
+    precision that resolves sqrt(4 / (4 - delta^2)) - 1 ~ delta^2 / 8.
+
+    ``delta`` in (0, 2]: at delta = 2 (antipodal points) q = 0 for every tau > 0 and the
+    width is its limit 2; ``eps`` in (0, 1).  Raises ValueError when the result does not
+    fit in a float (delta below about 1e-150).
+    """
     import mpmath as mp
 
-    delta = check_real(delta, "delta", positive=True)
+    delta = _check_delta(delta)
     eps = check_real(eps, "eps", positive=True)
-    rho = 1.0 - delta**2 / 2.0
-    factor = mp.sqrt(2.0 / (1.0 + rho))
+    if eps >= 1:
+        raise ValueError(f"eps must be in (0, 1), got {eps}")
+    if delta == 2.0:
+        return math.log10(2.0)
+    if delta < 1e-140:  # log10 width ~ 4 log10(1/eps) / delta^2 exceeds the float range
+        raise ValueError(f"delta={delta} is too small: log10 of the width does not fit a float")
+    with mp.workdps(30 + int(max(0.0, -2 * math.log10(delta)))):
+        dl = mp.mpf(delta)
+        factor = 2 / mp.sqrt(4 - dl**2)  # sqrt(2 / (1 + rho)), rho = 1 - delta^2 / 2
 
-    def log_tail(t):
-        return mp.log(mp.erfc(t / mp.sqrt(2)) / 2)
+        def log_tail(t):
+            return mp.log(mp.erfc(t / mp.sqrt(2)) / 2)
 
-    def gap(tau):
-        return log_tail(tau * factor) - log_tail(tau) - mp.log(eps)
+        def gap(tau):
+            return log_tail(tau * factor) - log_tail(tau) - mp.log(eps)
 
-    lo, hi = mp.mpf(0), mp.mpf(1)
-    while gap(hi) > 0:
-        hi *= 2
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if gap(mid) > 0 else (lo, mid)
-    return float(-log_tail(hi) / mp.log(10))
+        # gap(tau) <= -tau^2 (factor^2 - 1) / 2 + O(log tau) - log eps: this tau makes it < 0
+        hi = mp.sqrt(8 * (1 - mp.log(eps)) / (factor**2 - 1)) + 2
+        lo = mp.mpf(0)
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if gap(mid) > 0 else (lo, mid)
+            if hi - lo <= hi * mp.mpf(2) ** -60:
+                break
+        out = -log_tail(hi) / mp.log(10)
+    if not mp.isfinite(out) or out > 1e300:
+        raise ValueError(f"delta={delta} is too small: log10 of the width does not fit a float")
+    return float(out)
 
 
 # ---------------------------------------------------------------------------
@@ -480,7 +571,19 @@ def parity_layers(subsets, stage):
     ``out[t]`` is the position of tree t's result in the last layer (or, if no layer
     was needed, in the input).  Every row of ``subsets`` must be nonzero.
     """
-    S = np.asarray(subsets, dtype=bool)
+    if isinstance(subsets, (str, bytes)) or subsets is None:
+        raise TypeError(f"subsets must be a 0/1 matrix, got {type(subsets).__name__}")
+    raw = np.asarray(to_numpy(subsets) if is_cupy_array(subsets) else subsets)
+    if raw.dtype != bool:
+        if not np.issubdtype(raw.dtype, np.integer):
+            raise TypeError(f"subsets must be a bool or integer 0/1 matrix, got dtype {raw.dtype}")
+        if not np.isin(raw, (0, 1)).all():
+            raise ValueError("subsets must contain only 0 and 1")
+    if raw.ndim != 2:
+        raise ValueError(f"subsets must be 2-dimensional, got shape {raw.shape}")
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
+    S = raw.astype(bool)
     if not S.any(axis=1).all():
         raise ValueError("every row of subsets must contain at least one input")
     tree, nodes = np.nonzero(S)  # row-major: sorted by tree
@@ -520,6 +623,24 @@ def parity_layers(subsets, stage):
     return layers, nodes
 
 
+def parity_tree_cost(sizes):
+    """Exact (layers, neurons, weights) of :func:`parity_layers` for trees over ``sizes``
+    inputs each, run in lockstep for D = ceil(log2 max(sizes)) levels.
+
+    With c_l = ceil(s / 2^l) values left in a tree at level l (l = 0..D-1), the level
+    costs c_l + ceil(c_l / 2) neurons and 6 floor(c_l / 2) + 2 (c_l mod 2) weights
+    (3 neurons and 6 weights per XOR, 2 and 2 per copied value).
+    """
+    s = _int_array(sizes, "sizes", minimum=1).ravel()
+    if s.size == 0:
+        return 0, 0, 0
+    D = int(math.ceil(math.log2(int(s.max())))) if s.max() > 1 else 0
+    c = -(-s[:, None] // (2 ** np.arange(D))[None, :])  # ceil(s / 2^l), (trees, D)
+    neurons = int((c + (c + 1) // 2).sum())
+    weights = int((6 * (c // 2) + 2 * (c % 2)).sum())
+    return 2 * D, neurons, weights
+
+
 def _nonzero_f2_matrix(rng, rows, cols):
     """Uniform F2 matrix conditioned on every row being nonzero."""
     A = rng.integers(0, 2, size=(rows, cols)).astype(bool)
@@ -530,11 +651,23 @@ def _nonzero_f2_matrix(rng, rows, cols):
     return A
 
 
+def _f2_product(R, H):
+    """(R H) mod 2 for a 0/1 matrix R (rows x in) and 0/1 columns H (in x points), as int8;
+    a float32 product is exact since every sum is at most in < 2^24."""
+    return (np.rint(R.astype(np.float32) @ H.astype(np.float32)).astype(np.int64) % 2).astype(np.int8)
+
+
 def _bits(values, nbits):
     """Binary digits (most significant first) of each value, shape (len, nbits)."""
     values = np.asarray(values, dtype=np.int64)
     shifts = np.arange(nbits - 1, -1, -1)
     return (values[:, None] >> shifts[None, :]) & 1
+
+
+def _bits_value(H):
+    """The integers whose binary digits (most significant first) are the rows of H (bits x points)."""
+    nbits = H.shape[0]
+    return (1 << np.arange(nbits - 1, -1, -1)) @ H.astype(np.int64) if nbits else np.zeros(H.shape[1], np.int64)
 
 
 def _equality_layer(inputs, n_blocks, nbits, n_values):
@@ -552,29 +685,8 @@ def _equality_layer(inputs, n_blocks, nbits, n_values):
 
 
 # ---------------------------------------------------------------------------
-# The builder
+# The builder: one function per stage (one lemma each)
 # ---------------------------------------------------------------------------
-
-
-def _check_eta(eta):
-    eta = check_real(eta, "eta", positive=True)
-    if eta >= 1:
-        raise ValueError(f"eta must be in (0, 1), got {eta}")
-    return eta
-
-
-def _check_labels(y, n):
-    if isinstance(y, (str, bytes)) or y is None:
-        raise TypeError(f"y must be an array of 0/1 labels, got {type(y).__name__}")
-    y_host = to_numpy(y)
-    if y_host.dtype == bool:
-        y_host = y_host.astype(np.int64)
-    y_f = to_numpy(as_float_array(y_host, "y", ndim=1))
-    if y_f.shape[0] != n:
-        raise ValueError(f"y has {y_f.shape[0]} labels but X has {n} rows; they must match")
-    if not np.isin(y_f, (0.0, 1.0)).all():
-        raise ValueError("y must contain only the labels 0 and 1")
-    return y_f.astype(np.int64)
 
 
 def check_setting(X, delta=None):
@@ -595,20 +707,151 @@ def check_setting(X, delta=None):
         raise ValueError(f"X rows must lie on the unit sphere: a row has | ||x|| - 1 | = {worst:.2e} "
                          f"> {SPHERE_TOL:g}")
     dmin = min_distance(X)
-    if dmin <= 1e-12:
+    if dmin == 0.0:
         raise ValueError("X has duplicate rows (distance 0): no network can memorize every labeling")
     if delta is None:
         delta = min(dmin, 2.0)
     else:
-        delta = check_real(delta, "delta", positive=True)
-        if delta > 2.0:
-            raise ValueError(f"delta must be <= 2 for points on the unit sphere, got {delta}")
+        delta = _check_delta(delta)
         if dmin < delta * (1 - 1e-9):
             raise ValueError(f"delta={delta} exceeds the minimum distance {dmin:.6g} of the rows of X")
     return X, float(delta)
 
 
-def build_memorizer(X, y, *, seed=0, delta=None, eta=0.01, max_attempts=20):
+def gaussian_stage(X, delta, *, seed, eta=0.01, first_layer="union_bound", max_attempts=20):
+    """Stage 1 ({prf:ref}`lem-thr-all-pairs`): the Gaussian layer and the codes it gives X.
+
+    ``first_layer="union_bound"``: k1 = :func:`hyperplane_budget`, redrawn until the codes
+    are distinct; ``"smallest"``: k1 = :func:`hyperplanes_to_separate` for ``seed``, the
+    smallest prefix of the first draw that separates X (distinct by construction).
+    Returns ``(layer, codes (k1 x n) int8, info)``.
+    """
+    if first_layer not in FIRST_LAYER:
+        raise ValueError(f"first_layer must be one of {', '.join(FIRST_LAYER)}, got {first_layer!r}")
+    n, d = X.shape
+    xp = array_module(X)
+    if first_layer == "smallest":
+        k1 = hyperplanes_to_separate(X, seed=seed, k_max=1 << 24)
+    else:
+        k1 = hyperplane_budget(n, delta, eta)
+    for attempt in range(max_attempts):
+        W1 = gaussian_hyperplanes(k1, d, seed=seed, attempt=attempt, xp=xp)
+        layer = DenseLayer(W1, xp.zeros(k1), "gaussian")
+        codes = to_numpy(xp.concatenate([layer.apply(X[rows], xp)
+                                         for rows in _point_chunks(n, k1)], axis=1))
+        if distinct_rows(codes.T):
+            return layer, codes, {"k1": k1, "first_layer": first_layer,
+                                  "gaussian_attempts": attempt + 1}
+    raise MemorizationError(f"{max_attempts} Gaussian layers of width {k1} all left two points "
+                            f"with the same code; is delta={delta} right for X?")
+
+
+def compression_stage(codes, *, seed, eta=0.01, max_attempts=20):
+    """Stage 2 ({prf:ref}`lem-thr-compression`, gadgets of {prf:ref}`lem-thr-xor`):
+    z = A c mod 2 with m = :func:`compression_bits` rows, A redrawn until injective on the
+    codes.  Returns ``(layers, z_pos, z (m x n) int8, info)``: ``z_pos`` are the positions
+    of z in the last layer (in the codes if no layer was needed)."""
+    k1, n = codes.shape
+    m = compression_bits(n, eta)
+    for attempt in range(max_attempts):
+        A = _nonzero_f2_matrix(make_rng(seed, "threshold", "compress", attempt), m, k1)
+        z = _f2_product(A, codes)
+        if distinct_rows(z.T):
+            layers, z_pos = parity_layers(A, "compression")
+            info = {"m": m, "compression_attempts": attempt + 1,
+                    "compression_rows": A.sum(axis=1).tolist()}
+            return layers, np.asarray(z_pos), z, info
+    raise MemorizationError(f"{max_attempts} compressions to m={m} bits were not injective")
+
+
+def hashing_stage(z, z_pos, *, seed, eta=0.01, max_attempts=20):
+    """Stage 3a ({prf:ref}`lem-thr-group-size`, {prf:ref}`lem-thr-private`): a group hash of
+    b0 = :func:`group_bits` bits and B = :func:`block_count` block hashes of b bits, all
+    F2-linear in z, redrawn until the largest group has at most :func:`max_group_size`
+    points and every point has a private coordinate in its group.
+
+    Returns ``(layers, h_pos, hv_bits, info)``: ``h_pos`` are the positions of the b0 + B b
+    hash bits (group bits first) in the last layer, ``hv_bits`` their values (bits x n).
+    """
+    m, n = z.shape
+    b0, B = group_bits(n), block_count(n, eta)
+    r, L_max = 2**b0, max_group_size(n)
+    for attempt in range(max_attempts):
+        rng = make_rng(seed, "threshold", "hash", attempt)
+        Gm = _nonzero_f2_matrix(rng, b0, m)
+        group = _bits_value(_f2_product(Gm, z))
+        L = int(np.bincount(group, minlength=r).max())
+        if L > L_max:
+            continue
+        b = max(1, math.ceil(math.log2(2 * L)))
+        T = 2**b
+        Hm = _nonzero_f2_matrix(rng, B * b, m)
+        hb = _f2_product(Hm, z)
+        hv = np.stack([_bits_value(hb[j * b:(j + 1) * b]) for j in range(B)], axis=1)  # (n, B)
+        key = group[:, None] * (B * T) + np.arange(B)[None, :] * T + hv
+        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+        private = counts[inv.reshape(n, B)] == 1
+        if private.any(axis=1).all():
+            break
+    else:
+        raise MemorizationError(f"{max_attempts} hash draws left a point without a private coordinate "
+                                f"or a group larger than {L_max}")
+    rows = np.concatenate([Gm, Hm], axis=0)
+    layers, h_pos = parity_layers(rows, "hashing")
+    if layers:  # the hashes read z: re-index the first hashing layer's inputs to z's positions
+        layers[0] = replace(layers[0], index=z_pos[layers[0].index])
+    else:
+        h_pos = z_pos[h_pos]
+    info = {"b0": b0, "r": r, "B": B, "b": b, "T": T, "max_group": L,
+            "hash_attempts": attempt + 1, "hash_rows": rows.sum(axis=1).tolist()}
+    return layers, np.asarray(h_pos), (group, hv, private), info
+
+
+def lifting_stage(h_pos, *, b0, B, b):
+    """Stage 3b ({prf:ref}`lem-thr-private`, {eq}`eq-thr-onehot`): one layer of one-hot units
+    phi_{beta,v} = 1[h_beta = v] (B T of them) and group units mu_g = 1[gamma = g] (r)."""
+    T, r = 2**b, 2**b0
+    idx_phi, w_phi, b_phi = _equality_layer(h_pos[b0:], B, b, T)
+    idx_mu, w_mu, b_mu = _equality_layer(h_pos[:b0], 1, b0, r)
+    K = max(b, b0)
+    idx = np.zeros((B * T + r, K), np.int64)
+    w = np.zeros((B * T + r, K), np.int64)
+    idx[: B * T, :b], w[: B * T, :b] = idx_phi, w_phi
+    idx[B * T:, :b0], w[B * T:, :b0] = idx_mu, w_mu
+    return _sparse(idx, w, np.r_[b_phi, b_mu], "lifting")
+
+
+def memorization_stage(group, hv, private, y, *, b0, B, b, L, unmatched=0):
+    """Stage 4 ({prf:ref}`lem-thr-memorization`, {eq}`eq-thr-memorize`): one neuron per group
+    with weight 2 y_i - 1 on a private coordinate of each member and M = B + 1 on mu_g, bias
+    -M - 1 (``unmatched=0``) or -M (``unmatched=1``), then the OR of the groups.
+
+    ``unmatched`` is the output on a point whose group has no active private coordinate
+    ({prf:ref}`lem-thr-unseen`).  Returns ``(layers, label_slots, M)``.
+    """
+    n = group.shape[0]
+    T, r = 2**b, 2**b0
+    first_private = private.argmax(axis=1)  # a block where point i is alone in its group
+    phi_index = first_private * T + hv[np.arange(n), first_private]
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(r))
+    slot = np.empty(n, np.int64)
+    slot[order] = np.arange(n) - starts[group[order]]
+    M = B + 1
+    idx = np.zeros((r, L + 1), np.int64)
+    w = np.zeros((r, L + 1), np.int64)
+    idx[group, slot] = phi_index
+    w[group, slot] = 2 * y - 1
+    idx[:, L] = B * T + np.arange(r)
+    w[:, L] = M
+    bias = np.full(r, -M - (1 - unmatched))
+    mem = _sparse(idx, w, bias, "memorization")
+    out = _sparse(np.arange(r)[None, :], np.ones((1, r)), [-1], "output")
+    return [mem, out], tuple(map(tuple, np.c_[group, slot])), M
+
+
+def build_memorizer(X, y, *, seed=0, delta=None, eta=0.01, max_attempts=20,
+                    first_layer="union_bound", unmatched=0):
     """Build a threshold network f with f(x_i) = y_i for every row of ``X``.
 
     Parameters
@@ -620,10 +863,16 @@ def build_memorizer(X, y, *, seed=0, delta=None, eta=0.01, max_attempts=20):
     eta : failure probability each randomized stage is sized for
     max_attempts : redraws of a randomized stage (with a new derived seed) before
         :class:`MemorizationError` is raised
+    first_layer : ``"union_bound"`` (k1 from {prf:ref}`lem-thr-all-pairs`, for any
+        delta-separated data) or ``"smallest"`` (the smallest separating Gaussian prefix
+        for this X)
+    unmatched : 0 or 1, the output on a point that activates no private coordinate of its
+        group (see {prf:ref}`lem-thr-unseen`)
 
-    The result is verified: its forward pass reproduces ``y`` on ``X`` exactly, and
-    every point owns a private lifted coordinate, so any other labeling is memorized
-    by :meth:`ThresholdNetwork.with_labels`.
+    The stages run in order, each computing its output on X through its own layers (the
+    forward pass the network will do), so the final check f(X) = y costs no second pass.
+    Every point owns a private lifted coordinate, so any other labeling is memorized by
+    :meth:`ThresholdNetwork.with_labels`.
     """
     seed = check_seed(seed)
     X, delta = check_setting(X, delta)
@@ -631,128 +880,96 @@ def build_memorizer(X, y, *, seed=0, delta=None, eta=0.01, max_attempts=20):
     y = _check_labels(y, n)
     eta = _check_eta(eta)
     max_attempts = check_int(max_attempts, "max_attempts")
+    if isinstance(unmatched, bool) or unmatched not in (0, 1):
+        raise ValueError(f"unmatched must be 0 or 1, got {unmatched!r}")
     xp = array_module(X)
-    Xh = to_numpy(X)
+    info = {"n": n, "d": d, "delta": delta, "eta": eta, "unmatched": int(unmatched)}
+    clock = [time.perf_counter()]
+    seconds = info["seconds"] = {}
 
-    # Stage 1: Gaussian codes, redrawn until injective on X
-    k1 = hyperplane_budget(n, delta, eta)
-    for attempt in range(max_attempts):
-        W1 = gaussian_hyperplanes(k1, d, seed=seed, attempt=attempt, xp=np)
-        codes = to_numpy(hyperplane_codes(Xh, W1))
-        if distinct_rows(codes):
-            break
-    else:
-        raise MemorizationError(f"{max_attempts} Gaussian layers of width {k1} all left two points "
-                                f"with the same code; is delta={delta} right for X?")
-    layers = [DenseLayer(W1, np.zeros(k1), "gaussian")]
-    info = {"n": n, "d": d, "delta": delta, "eta": eta, "k1": k1, "gaussian_attempts": attempt + 1}
+    def lap(name):  # wall time of each stage, in info["seconds"]
+        clock.append(time.perf_counter())
+        seconds[name] = clock[-1] - clock[-2]
 
-    # Stage 2: z = A c mod 2, redrawn until injective on the codes
-    m = compression_bits(n, eta)
-    for attempt in range(max_attempts):
-        A = _nonzero_f2_matrix(make_rng(seed, "threshold", "compress", attempt), m, k1)
-        z = (codes.astype(np.int64) @ A.T.astype(np.int64)) % 2
-        if distinct_rows(z):
-            break
-    else:
-        raise MemorizationError(f"{max_attempts} compressions to m={m} bits were not injective")
-    comp_layers, z_pos = parity_layers(A, "compression")
-    layers += comp_layers
-    info.update(m=m, compression_attempts=attempt + 1)
-
-    # Stage 3: group hash (b0 bits) and B block hashes (b bits), redrawn until groups are
-    # small and every point has a private coordinate in its group
-    b0, B = group_bits(n), block_count(n, eta)
-    r, L_max = 2**b0, max_group_size(n)
-    for attempt in range(max_attempts):
-        rng = make_rng(seed, "threshold", "hash", attempt)
-        Gm = _nonzero_f2_matrix(rng, b0, m)
-        group = (z @ Gm.T.astype(np.int64)) % 2 @ (1 << np.arange(b0 - 1, -1, -1)) if b0 else np.zeros(n, np.int64)
-        L = int(np.bincount(group, minlength=r).max())
-        if L > L_max:
-            continue
-        b = max(1, math.ceil(math.log2(2 * L)))
-        T = 2**b
-        Hm = _nonzero_f2_matrix(rng, B * b, m)
-        hv = ((z @ Hm.T.astype(np.int64)) % 2).reshape(n, B, b) @ (1 << np.arange(b - 1, -1, -1))
-        key = group[:, None] * (B * T) + np.arange(B)[None, :] * T + hv  # (n, B)
-        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
-        private = counts[inv.reshape(n, B)] == 1
-        if private.any(axis=1).all():
-            break
-    else:
-        raise MemorizationError(f"{max_attempts} hash draws left a point without a private coordinate "
-                                f"or a group larger than {L_max}")
-    hash_rows = np.concatenate([Gm, Hm], axis=0)
-    hash_layers, h_pos = parity_layers(hash_rows[:, :], "hashing")
-    # hashes read z: re-index the first hashing layer's inputs to z's positions
-    if hash_layers:
-        first = hash_layers[0]
-        hash_layers[0] = replace(first, index=np.asarray(z_pos)[first.index])
-        layers += hash_layers
-    else:
-        h_pos = np.asarray(z_pos)[h_pos]
-    info.update(b0=b0, r=r, B=B, b=b, T=T, max_group=L, hash_attempts=attempt + 1)
-
-    # Lifting: one-hot units of every block hash, then membership units of the group hash
-    idx_phi, w_phi, b_phi = _equality_layer(h_pos[b0:], B, b, T)
-    idx_mu, w_mu, b_mu = _equality_layer(h_pos[:b0], 1, b0, r)
-    K = max(b, b0)
-    idx_l = np.zeros((B * T + r, K), np.int64)
-    w_l = np.zeros((B * T + r, K), np.int64)
-    idx_l[: B * T, :b], w_l[: B * T, :b] = idx_phi, w_phi
-    idx_l[B * T :, :b0], w_l[B * T :, :b0] = idx_mu, w_mu
-    layers.append(_sparse(idx_l, w_l, np.r_[b_phi, b_mu], "lifting"))
-
-    # Memorization: group g reads the private coordinate of each member, and mu_g
-    first_private = private.argmax(axis=1)  # a block where point i is alone in its group
-    phi_index = first_private * T + hv[np.arange(n), first_private]
-    order = np.argsort(group, kind="stable")
-    starts = np.searchsorted(group[order], np.arange(r))
-    slot = np.empty(n, np.int64)
-    slot[order] = np.arange(n) - starts[group[order]]
-    M = B + 1
-    idx_m = np.zeros((r, L + 1), np.int64)
-    w_m = np.zeros((r, L + 1), np.int64)
-    idx_m[group, slot] = phi_index
-    idx_m[:, L] = B * T + np.arange(r)
-    w_m[:, L] = M
-    layers.append(_sparse(idx_m, w_m, np.full(r, -M), "memorization"))
-    layers.append(_sparse(np.arange(r)[None, :], np.ones((1, r)), [-1], "output"))
+    gauss, codes, more = gaussian_stage(X, delta, seed=seed, eta=eta, first_layer=first_layer,
+                                        max_attempts=max_attempts)
+    info.update(more)
+    lap("gaussian")
+    comp, z_pos, z, more = compression_stage(codes, seed=seed, eta=eta, max_attempts=max_attempts)
+    info.update(more)
+    # the network's own compression layers, run once on the codes, must give z
+    last = _run(comp, codes, np)
+    if not np.array_equal(last[z_pos], z):
+        raise MemorizationError("the compression layers do not compute A c mod 2 (this is a bug)")
+    lap("compression")
+    hashing, h_pos, (group, hv, private), more = hashing_stage(z, z_pos, seed=seed, eta=eta,
+                                                                max_attempts=max_attempts)
+    info.update(more)
+    hashed = _run(hashing, last, np)
+    lap("hashing")
+    lift = lifting_stage(h_pos, b0=info["b0"], B=info["B"], b=info["b"])
+    tail, slots, M = memorization_stage(group, hv, private, y, b0=info["b0"], B=info["B"],
+                                        b=info["b"], L=info["max_group"], unmatched=unmatched)
     info.update(M=M)
-
-    net = ThresholdNetwork(tuple(layers), d, tuple(map(tuple, np.c_[group, slot])), info)
-    net = net.with_labels(y).to(xp)
-    if not bool((net.predict(X) == to_device(y, xp)).all()):
+    lap("lifting+memorization")
+    out = _run([lift] + tail, hashed, np)[0]
+    if not np.array_equal(out, y):
         raise MemorizationError("the constructed network does not reproduce y (this is a bug)")
-    return net
+    lap("verification")
+    layers = tuple([DenseLayer(to_numpy(gauss.weight), to_numpy(gauss.bias), "gaussian")]
+                   + comp + hashing + [lift] + tail)
+    return ThresholdNetwork(layers, d, slots, info).to(xp)
 
 
-def size_bound(n, delta, d, eta=0.01):
-    """Upper bounds (neurons, weights) on the network :func:`build_memorizer` returns.
+# ---------------------------------------------------------------------------
+# Exact sizes
+# ---------------------------------------------------------------------------
 
-    With k1 = hyperplane_budget, m = compression_bits, h = b0 + B b the number of hash bits,
-    b <= log2(4 L_max), T <= 4 L_max, and the XOR-tree counts (3 neurons and 6 weights per
-    XOR, 2 per copy and level):
-      neurons <= k1 + 3 m k1 + 2 m D1 + 3 h m + 2 h D2 + (B T + r) + r + 1
-      weights <= d k1 + 6 m k1 + 2 m D1 + 6 h m + 2 h D2 + (B T b + r b0) + (n + r) + r
-    where D1 = ceil(log2 k1), D2 = ceil(log2 m) are the numbers of XOR levels.
+
+def stage_formula(info) -> dict:
+    """Exact ``{stage: {"layers", "neurons", "weights"}}`` of a network from its parameters.
+
+    ``info`` needs d, n, k1, compression_rows, hash_rows, b0, B, b (as in
+    ``ThresholdNetwork.info``, or from :func:`formula_info`).  With T = 2^b, r = 2^b0:
+    gaussian 1 / k1 / d k1; compression and hashing :func:`parity_tree_cost` of their row
+    sizes; lifting 1 / B T + r / B T b + r b0; memorization 1 / r / n + r; output 1 / 1 / r.
     """
-    k1 = hyperplane_budget(n, delta, eta)
+    T, r = 2 ** info["b"], 2 ** info["b0"]
+    comp = parity_tree_cost(info["compression_rows"])
+    hashing = parity_tree_cost(info["hash_rows"])
+    rows = {
+        "gaussian": (1, info["k1"], info["d"] * info["k1"]),
+        "compression": comp,
+        "hashing": hashing,
+        "lifting": (1, info["B"] * T + r, info["B"] * T * info["b"] + r * info["b0"]),
+        "memorization": (1, r, info["n"] + r),
+        "output": (1, 1, r),
+    }
+    return {s: dict(zip(("layers", "neurons", "weights"), map(int, rows[s]))) for s in STAGES}
+
+
+def formula_info(n, delta, d, *, eta=0.01, seed=0, group_size=None, k1=None):
+    """The parameters :func:`build_memorizer` would use at (n, delta, d) without building it:
+    k1 from :func:`hyperplane_budget` (or the given ``k1``), the first draws of the F2 row
+    sizes, and b from the largest group ``group_size`` (default ceil(n / r), the smallest
+    possible: a lower value of T; pass :func:`max_group_size` for the largest accepted)."""
+    n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
+    k1 = hyperplane_budget(n, delta, eta) if k1 is None else check_int(k1, "k1")
     m = compression_bits(n, eta)
-    b0, B, L = group_bits(n), block_count(n, eta), max_group_size(n)
-    r = 2**b0
+    b0, B = group_bits(n), block_count(n, eta)
+    L = -(-n // 2**b0) if group_size is None else check_int(group_size, "group_size")
     b = max(1, math.ceil(math.log2(2 * L)))
-    T = 2**b
-    h = b0 + B * b
-    D1, D2 = math.ceil(math.log2(k1)) if k1 > 1 else 0, math.ceil(math.log2(m)) if m > 1 else 0
-    neurons = k1 + 3 * m * k1 + 2 * m * D1 + 3 * h * m + 2 * h * D2 + (B * T + r) + r + 1
-    weights = d * k1 + 6 * m * k1 + 2 * m * D1 + 6 * h * m + 2 * h * D2 + (B * T * b + r * b0) + (n + r) + r
-    return neurons, weights
+    comp = _nonzero_f2_matrix(make_rng(seed, "threshold", "compress", 0), m, k1).sum(axis=1)
+    rng = make_rng(seed, "threshold", "hash", 0)
+    rows = np.r_[_nonzero_f2_matrix(rng, b0, m).sum(axis=1),
+                 _nonzero_f2_matrix(rng, B * b, m).sum(axis=1)]
+    return {"n": n, "d": d, "k1": k1, "m": m, "b0": b0, "B": B, "b": b, "max_group": L,
+            "compression_rows": comp.tolist(), "hash_rows": rows.tolist()}
 
 
 __all__ = [
     "DenseLayer",
+    "FIRST_LAYER",
     "MemorizationError",
     "SPHERE_TOL",
     "STAGES",
@@ -764,21 +981,25 @@ __all__ = [
     "circle_separation_cdf",
     "circle_separation_mean",
     "compression_bits",
+    "compression_stage",
     "distinct_rows",
+    "formula_info",
     "gaussian_hyperplanes",
-    "great_circle",
-    "great_circle_arc",
+    "gaussian_stage",
     "group_bits",
+    "group_size_failure_bound",
+    "hashing_stage",
     "hyperplane_budget",
     "hyperplane_codes",
     "hyperplanes_to_separate",
+    "lifting_stage",
     "max_group_size",
+    "memorization_stage",
     "min_distance",
-    "orthogonal_circles",
     "parity_layers",
-    "separated_points",
+    "parity_tree_cost",
     "separation_angle",
-    "size_bound",
+    "stage_formula",
     "union_bound_width",
     "vershynin_width_log10",
 ]

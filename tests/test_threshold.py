@@ -19,9 +19,12 @@ def _memorizes(net, X, y):
 
 
 def _check_integer_layers(net):
+    # rules out: a first layer stored as integers
     assert np.issubdtype(to_numpy(net.layers[0].weight).dtype, np.floating)
     for layer in net.layers[1:]:
+        # rules out: a float weight after the first layer
         assert np.issubdtype(to_numpy(layer.weight).dtype, np.integer)
+        # rules out: a float bias after the first layer
         assert np.issubdtype(to_numpy(layer.bias).dtype, np.integer)
 
 
@@ -30,16 +33,19 @@ def test_tiny_n(xp, n):
     X = data.sphere(n, 3, seed=n, xp=xp)
     for y in ([0] * n, [1] * n, _labels(n, 0)):
         net = th.build_memorizer(X, np.asarray(y), seed=0)
+        # rules out: a builder that fails tiny n
         assert _memorizes(net, X, y)
+        # rules out: predict leaving the backend of X
         assert type(net.predict(X)) is type(X)
 
 
 def test_d2_circle_all_labelings(xp):
-    X = th.great_circle(8, xp=xp)
+    X = data.great_circle(8, xp=xp)
     net = th.build_memorizer(X, np.zeros(8, int), seed=1)
     _check_integer_layers(net)
     for code in range(2**8):
         y = (code >> np.arange(8)) & 1
+        # rules out: a labeling of the circle that relabeling cannot memorize
         assert _memorizes(net.with_labels(y), X, y)
 
 
@@ -47,21 +53,23 @@ def test_pair_at_exactly_delta(xp):
     delta = 1e-3
     theta = th.separation_angle(delta)
     X = np.array([[1.0, 0.0, 0.0], [np.cos(theta), np.sin(theta), 0.0], [0.0, 0.0, 1.0]])
-    assert math.isclose(th.min_distance(X), delta, rel_tol=1e-9)
+    # rules out: the Gram value (1e-3 - 4e-11) instead of the exact distance
+    assert math.isclose(data.min_distance(X), delta, rel_tol=1e-9)
     for y in ([0, 1, 0], [1, 0, 1], [1, 1, 1], [0, 0, 0]):
         net = th.build_memorizer(to_device(X, xp), np.array(y), seed=2, delta=delta)
+        # rules out: a pair at exactly delta being merged
         assert _memorizes(net, to_device(X, xp), y)
 
 
 @pytest.mark.parametrize("kind", ["zeros", "ones", "alternating"])
 def test_structured_labels(kind):
-    X = th.separated_points(200, 6, 0.4, seed=3)
+    X = data.separated_points(200, 6, 0.4, seed=3)
     y = {"zeros": np.zeros(200, int), "ones": np.ones(200, int),
          "alternating": np.arange(200) % 2}[kind]
     net = th.build_memorizer(X, y, seed=4)
-    assert _memorizes(net, X, y)
-    assert net.n_neurons <= th.size_bound(200, net.info["delta"], 6)[0]
-    assert net.n_weights <= th.size_bound(200, net.info["delta"], 6)[1]
+    assert _memorizes(net, X, y)  # rules out: a builder that ignores structured labelings
+    # rules out: a stage that spends one neuron (or weight) per point beyond the formula
+    assert net.stage_sizes() == th.stage_formula(net.info)
 
 
 def test_label_swap_changes_only_label_weights():
@@ -69,12 +77,16 @@ def test_label_swap_changes_only_label_weights():
     y = _labels(300, 1)
     net = th.build_memorizer(X, y, seed=0)
     other = net.with_labels(1 - y)
+    # rules out: relabeling that fails the complement labeling
     assert _memorizes(other, X, 1 - y)
     changed = [i for i, (a, b) in enumerate(zip(net.layers, other.layers))
                if not np.array_equal(to_numpy(a.weight), to_numpy(b.weight))]
+    # rules out: relabeling that touches other layers
     assert [net.layers[i].stage for i in changed] == ["memorization"]
     diff = to_numpy(net.layers[changed[0]].weight) != to_numpy(other.layers[changed[0]].weight)
+    # rules out: a label weight left unchanged
     assert diff.sum() == 300
+    # rules out: label weights other than +-1
     assert set(np.unique(to_numpy(other.layers[changed[0]].weight)[diff])) <= {-1, 1}
 
 
@@ -83,11 +95,16 @@ def test_same_seed_same_network_and_counts():
     y = _labels(100, 2)
     a, b = th.build_memorizer(X, y, seed=3), th.build_memorizer(X, y, seed=3)
     for la, lb in zip(a.layers, b.layers):
+        # rules out: a builder that is not reproducible for a seed
         assert np.array_equal(to_numpy(la.weight), to_numpy(lb.weight))
     sizes = a.stage_sizes()
+    # rules out: stage_sizes missing neurons
     assert sum(s["neurons"] for s in sizes.values()) == a.n_neurons
+    # rules out: stage_sizes missing weights
     assert sum(s["weights"] for s in sizes.values()) == a.n_weights
+    # rules out: stage_sizes missing layers
     assert sum(s["layers"] for s in sizes.values()) == a.depth
+    # rules out: a first layer of another width than the lemma's
     assert sizes["gaussian"]["neurons"] == th.hyperplane_budget(100, a.info["delta"])
 
 
@@ -100,7 +117,9 @@ def test_numpy_and_cupy_agree():
     net_np = th.build_memorizer(X, y, seed=1)
     net_cp = th.build_memorizer(cupy.asarray(X), y, seed=1)
     for la, lb in zip(net_np.layers, net_cp.layers):
+        # rules out: NumPy and CuPy drawing different weights
         assert np.array_equal(to_numpy(la.weight), to_numpy(lb.weight))
+    # rules out: a CuPy forward pass that differs
     assert np.array_equal(to_numpy(net_cp.predict(cupy.asarray(X))), y)
 
 
@@ -113,38 +132,50 @@ def test_parity_layers_truth_table():
     h = inputs.astype(np.int8)
     for layer in layers:
         h = (layer.preactivation(h, np) >= 0).astype(np.int8)
+    # rules out: XOR trees computing anything but the parity
     assert np.array_equal(h[:, out], (inputs @ S.T.astype(int)) % 2)
     # each level costs 3 neurons per XOR, 2 per carried value
+    # rules out: trees costing more than 3 neurons per XOR plus 2 per carried value
     assert sum(layer.width for layer in layers) <= 3 * S.sum() + 2 * 7 * math.ceil(math.log2(11))
 
 
 def test_hyperplane_prefixes_nested_and_kmin():
     W = th.gaussian_hyperplanes(40, 3, seed=1)
+    # rules out: hyperplane prefixes that are not nested
     assert np.array_equal(W[:10], th.gaussian_hyperplanes(10, 3, seed=1))
-    X = th.great_circle(16)
+    X = data.great_circle(16)
     k = th.hyperplanes_to_separate(X, seed=2)
-    assert k >= 8  # a circle of 16 points needs 16/2 lines
+    # rules out: a circle of 16 points separated by fewer than 16/2 lines (impossible: a bug)
+    assert k >= 8
     codes = th.hyperplane_codes(X, th.gaussian_hyperplanes(k, 2, seed=2))
+    # rules out: a returned k that does not separate
     assert th.distinct_rows(codes)
+    # rules out: a returned k that is not the smallest
     assert not th.distinct_rows(codes[:, : k - 1])
 
 
 def test_circle_cdf_small_case():
     # m = 2 arc pairs: P[k_min <= k] = 1 - 2^(1-k) for k >= 1
+    # rules out: a wrong coupon-collector cdf
     assert np.allclose(th.circle_separation_cdf(4, np.array([1, 2, 3, 5])),
                        [1 - 2.0 ** (1 - k) for k in (1, 2, 3, 5)])
+    # rules out: a wrong coupon-collector mean
     assert math.isclose(th.circle_separation_mean(4), 3.0)
 
 
 def test_separated_points_and_generators():
-    X = th.separated_points(300, 4, 0.35, seed=0)
+    X = data.separated_points(300, 4, 0.35, seed=0)
+    # rules out: a wrong number of points
     assert X.shape == (300, 4)
-    assert th.min_distance(X) >= 0.35
+    # rules out: points closer than delta
+    assert data.min_distance(X) >= 0.35
+    # rules out: points off the sphere
     assert np.allclose(np.linalg.norm(X, axis=1), 1.0)
-    C = th.orthogonal_circles(10, 3)
-    assert C.shape == (30, 6) and math.isclose(th.min_distance(C), 2 * math.sin(math.pi / 10))
+    C = data.orthogonal_circles(10, 3)
+    # rules out: a wrong circle layout or separation
+    assert C.shape == (30, 6) and math.isclose(data.min_distance(C), 2 * math.sin(math.pi / 10))
     with pytest.raises(ValueError, match="delta"):
-        th.separated_points(50, 2, 1.9, seed=0, max_batches=3)
+        data.separated_points(50, 2, 1.9, seed=0, max_batches=3)
 
 
 @pytest.mark.parametrize(
@@ -174,8 +205,9 @@ def test_bad_input(X, y, kwargs, err, match):
 def test_builder_raises_instead_of_failing_silently(monkeypatch):
     # a Gaussian layer too narrow to separate 16 points on a circle: every redraw fails
     monkeypatch.setattr(th, "hyperplane_budget", lambda n, delta, eta: 3)
+    # rules out: a builder that returns a network which fails to memorize
     with pytest.raises(th.MemorizationError, match="same code"):
-        th.build_memorizer(th.great_circle(16), np.arange(16) % 2, seed=0, max_attempts=4)
+        th.build_memorizer(data.great_circle(16), np.arange(16) % 2, seed=0, max_attempts=4)
 
 
 def test_predict_checks_its_input():
