@@ -51,6 +51,7 @@ pdf: $(STAMP)
 	  { echo "make pdf needs latexmk and xelatex (see README, 'PDF')"; exit 1; }
 	rm -rf _build/.doctrees _build/latex
 	$(BIN)/jupyter-book build . --all -W -n --keep-going --builder pdflatex
+	$(BIN)/python tools/check_pdf.py _build/latex/book.pdf _build/html
 	@echo "PDF: $(CURDIR)/_build/latex/book.pdf"
 
 # Headless Chromium opens every chapter page of the built book (builds it first
