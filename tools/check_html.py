@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-PLOTS = re.compile(r"\bplt\.|\.subplots\(|\bax\.|\baxes\[")
+PLOTS = re.compile(r"\bplt\.(?!close)|\.subplots\(|\bax\.|\baxes\[")
 PRF_LABEL = re.compile(r"```\{prf:(\w+)\}[^\n]*\n:label:\s*(\S+)")
 EQ_LABEL = re.compile(r"^\$\$\s*\((eq-[\w-]+)\)", re.M)
 NUMBER = re.compile(r"\d+(\.\d+)+")
@@ -80,6 +80,17 @@ def check_page(dom: str, page: Path, source_text: str, html_root: Path) -> list[
             problems.append(f"figure {src} is missing")
     if PLOTS.search(_code(source_text)) and not imgs:
         problems.append("the chapter plots but the page shows no figure")
+    cards = source_text.count("{grid-item-card}")
+    if cards:  # the landing figure: one panel per card, each a link to its chapter
+        shown = article.select(".landing-card img")
+        links = [a for a in article.select(".landing-card a[href]") if a["href"].endswith(".html")]
+        if len(shown) < cards or len(links) < cards:
+            problems.append(f"landing figure: {len(shown)} panels and {len(links)} chapter links "
+                            f"for {cards} cards")
+        for img in shown:
+            src = img.get("src", "")
+            if not src.startswith("data:") and not (page.parent / src).resolve().is_file():
+                problems.append(f"landing panel {src} is missing")
 
     # error output
     for sel, what in [("div.output.error", "error output"), ("div.output.traceback", "a traceback"),
