@@ -12,7 +12,8 @@
    Colab button opens), and removes the generated files from the source tree.  They are
    excluded from the Sphinx sources (``exclude_patterns``) and ignored by git.
 3. **LaTeX.**  Defines the MathJax macros of ``_config.yml`` for LaTeX too, so the PDF
-   typesets the same formulas.
+   typesets the same formulas, and numbers lemmas and theorems as the HTML does
+   (see :func:`_latex_proof_numbers`).
 """
 from __future__ import annotations
 
@@ -86,9 +87,34 @@ def _latex_macros(app, config):
     config.latex_elements = elements
 
 
+def _latex_proof_numbers(app, env):
+    """Lemma and theorem numbers in the PDF as in the HTML ("Lemma 1.2", not "Lemma 1.3.2").
+
+    For a book with parts, sphinx-jupyterbook-latex sets ``numfig_secnum_depth = 2`` in
+    LaTeX builds, so that LaTeX resets the equation counter per chapter under ``\\part``.
+    sphinx-proof takes its LaTeX numbers from ``env.toc_fignumbers``, which Sphinx computes
+    with that same depth: chapter *and section* numbers as the prefix.  Recompute them with
+    the HTML's depth 1 (chapter number, then the counter); LaTeX keeps depth 2 for the
+    equations, which it numbers itself.
+    """
+    from sphinx.builders.latex import LaTeXBuilder
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+
+    if not isinstance(app.builder, LaTeXBuilder):
+        return []
+    depth = env.config.numfig_secnum_depth
+    env.config.numfig_secnum_depth = 1
+    try:
+        TocTreeCollector().assign_figure_numbers(env)
+    finally:
+        env.config.numfig_secnum_depth = depth
+    return []
+
+
 def setup(app):
     os.environ.setdefault("MATPLOTLIBRC", str(STYLE))
     app.connect("config-inited", _latex_macros)
     app.connect("builder-inited", _pair_notebooks)
     app.connect("build-finished", _publish_notebooks)
+    app.connect("env-get-updated", _latex_proof_numbers, priority=900)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
