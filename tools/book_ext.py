@@ -82,7 +82,9 @@ def _latex_macros(app, config):
             args = ""
         lines.append(f"\\providecommand{{\\{name}}}{{}}\\renewcommand{{\\{name}}}{args}{{{body}}}")
     elements = dict(config.latex_elements or {})
-    preamble = elements.get("preamble", "") + "\n% MathJax macros of _config.yml\n"
+    # Latin Modern Math (XeLaTeX, unicode-math) has no glyph for \setminus (U+29F5)
+    preamble = elements.get("preamble", "") + "\n\\AtBeginDocument{\\renewcommand{\\setminus}{\\smallsetminus}}"
+    preamble += "\n% MathJax macros of _config.yml\n"
     elements["preamble"] = preamble + "\n".join(lines) + "\n"
     config.latex_elements = elements
 
