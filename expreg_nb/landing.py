@@ -1,0 +1,117 @@
+"""The book's landing figure: one small panel per headline result, at book scale.
+
+Each function runs a small version of its chapter's experiment (a few seconds on a
+2-core CPU) and returns ``(figure, facts)``, where ``facts`` are the numbers the intro
+checks with ``assert``.  The chapters hold the full experiments and the proofs.
+"""
+from __future__ import annotations
+
+import functools
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import data, relu2
+from . import exponential as ex
+from . import threshold as th
+from .backend import to_numpy
+from .seeding import make_rng
+
+__all__ = ["convergence", "beyond_ntk", "memorization", "PANEL_SIZE"]
+
+#: One panel of the landing grid (three a row on a wide screen, stacked on a phone).
+PANEL_SIZE = (3.4, 3.0)
+#: Larger fonts than a chapter figure: a panel is shown at a third of the page width.
+PANEL_RC = {"font.size": 14, "axes.titlesize": 14, "axes.labelsize": 14, "legend.fontsize": 11,
+            "xtick.labelsize": 12, "ytick.labelsize": 12, "figure.facecolor": "white",
+            "savefig.facecolor": "white", "lines.linewidth": 2}
+
+
+def _panel(fn):
+    """Run ``fn`` with the panel style, so every text it draws gets the panel's sizes."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(PANEL_RC):
+            fig, facts = fn(*args, **kwargs)
+            fig.tight_layout()
+        return fig, facts
+    return wrapper
+
+
+def _figure():
+    return plt.subplots(figsize=PANEL_SIZE)
+
+
+@_panel
+def convergence(n=16, d=8, widths=(64, 1024), steps=1500):
+    """Part I: gradient descent on exponential regression, relative loss against the step."""
+    X, y = data.sphere(n, d, seed=0), data.labels(n, seed=0)
+    fig, ax = _figure()
+    facts = {}
+    for m in widths:
+        W0, a = ex.init_params(m, d, seed=0)
+        eta = 0.9 / float(np.linalg.eigvalsh(to_numpy(ex.gram(W0, X)))[-1])
+        run = ex.train(X, y, m=m, eta=eta, steps=steps, seed=0, tol=1e-12, progress=False)
+        L = to_numpy(run.history.loss)
+        ax.semilogy(L / L[0], label=f"$m={m}$")
+        facts[m] = float(L[-1] / L[0])
+    ax.set_xlabel("step $t$")
+    ax.set_ylabel("$L(t)/L(0)$")
+    ax.set_title("Part I: linear convergence")
+    ax.legend()
+    return fig, facts
+
+
+@_panel
+def beyond_ntk(n=32, d=8, md_over_n=4.0, steps=6000, tol=1e-6):
+    """Part II: a small two-rate ReLU network fits random signs while its kernel moves.
+
+    Equal rates, ``m d / n = md_over_n``; the relative loss and the relative drift
+    ||K(t) - K(0)||_2 / ||K(0)||_2 of the step kernel ("kernel drift"), against the step.
+    """
+    m = max(1, round(md_over_n * n / d))
+    X, y = data.gaussian(n, d, seed=n + d), data.labels(n, seed=n + d, kind="sign")
+    W0, a0 = relu2.init_params(m, d, seed=0)
+    eta_w, eta_a = relu2.step_sizes(W0, a0, X, ratio=1.0)
+    run = relu2.train(X, y, m=m, eta_w=eta_w, eta_a=eta_a, steps=steps, seed=0, init=(W0, a0),
+                      tol=tol, record=("kernel_drift",), record_every=10, progress=False)
+    h = run.history
+    L = to_numpy(h.loss)
+    drift = to_numpy(h["kernel_drift_rel"])
+    fig, ax = _figure()
+    ax.semilogy(L / L[0], label="$L(t)/L(0)$")
+    ax.semilogy(to_numpy(h.record_steps)[1:], drift[1:], "--",
+                label="kernel drift")
+    ax.axhline(tol, color="k", ls=":", lw=1)
+    ax.set_xlabel("step $t$")
+    ax.set_ylabel("relative value")
+    ax.set_title("Part II: beyond the NTK")
+    ax.legend()
+    return fig, {"m": m, "relative_loss": float(L[-1] / L[0]), "max_drift": float(drift.max())}
+
+
+@_panel
+def memorization(ns=(100, 200, 400, 800), d=12, delta=0.5):
+    """Part III: neurons of the memorizing threshold network against n, with sqrt(n)."""
+    ns = np.asarray(ns)
+    neurons = []
+    for n in ns:
+        X = th.separated_points(int(n), d, delta, seed=1)
+        y = make_rng(int(n), "part3", "size-n").integers(0, 2, n)
+        net = th.build_memorizer(X, y, seed=0, delta=delta)
+        if not np.array_equal(to_numpy(net.predict(X)), y):
+            raise AssertionError(f"the network built for n={n} does not memorize its points")
+        neurons.append(net.n_neurons)
+    neurons = np.asarray(neurons)
+    fig, ax = _figure()
+    ax.loglog(ns, neurons, "o-", label="neurons (built)")
+    ax.loglog(ns, neurons[0] * ns / ns[0], "k:", label="slope 1: $n$")
+    ax.loglog(ns, neurons[0] * np.sqrt(ns / ns[0]), "k--", label=r"slope 1/2: $\sqrt{n}$")
+    ax.set_xticks(ns, [str(n) for n in ns])
+    ax.minorticks_off()
+    ax.set_xlabel(rf"points $n$ ($\delta={delta}$)")
+    ax.set_ylabel("neurons")
+    ax.set_title(r"Part III: $\sqrt{n}$ neurons")
+    ax.legend()
+    slope = float(np.polyfit(np.log(ns), np.log(neurons), 1)[0])
+    return fig, {"neurons": neurons.tolist(), "slope": slope}
