@@ -402,7 +402,7 @@ SWEEPS = [
         description="smallest width at which GD reaches ||F(W(T),X) - y|| <= 0.05, against n "
                     "(d = n/2 + 32), normalized and unnormalized model, data and init seeds",
         grids={
-            "book": width_points([16, 32, 64, 128]),
+            "book": width_points([16], high=4) + width_points([32, 64, 128]),
             "full": width_points([32, 64, 128, 256, 512], data_seeds=(0, 1, 2)),
         },
     ),
