@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .backend import to_numpy
-from .validation import check_int, check_real
+from .validation import check_int, check_network, check_real
 
 __all__ = [
     "du_relu_forward",
@@ -51,12 +51,7 @@ def _host(x, name, ndim):
 
 
 def _network(W, a, X):
-    W, a, X = _host(W, "W", 2), _host(a, "a", 1), _host(X, "X", 2)
-    if a.shape[0] != W.shape[0]:
-        raise ValueError(f"a has {a.shape[0]} entries but W has m={W.shape[0]} rows")
-    if X.shape[1] != W.shape[1]:
-        raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}")
-    return W, a, X
+    return check_network(_host(W, "W", 2), _host(a, "a", 1), _host(X, "X", 2))
 
 
 def _scale(m, normalized):
