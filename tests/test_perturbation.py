@@ -35,6 +35,10 @@ def test_formulas_values():
     m_star = bd.chernoff_width(lam, B, 3.0, n, 0.1)
     eps = 1 - bd.chernoff_lambda_min(lam, m_star, B, 3.0, n, 0.1) / (lam - bd.truncation_bias(n, m_star, 0.1))
     assert eps == pytest.approx(0.25 * math.sqrt(lam / (lam - bd.truncation_bias(n, m_star, 0.1))))
+    # the truncation bias n e^4 sqrt(delta / (4 m)) (Cauchy-Schwarz with E xi^2 <= e^8)
+    assert bd.truncation_bias(16, 1000, 0.1) == pytest.approx(16 * math.exp(4) * math.sqrt(0.1 / 4000))
+    assert bd.concentration_bound(16, 1000, 5.0, 0.1) == pytest.approx(
+        bd.concentration_bound(16, 1000, 5.0, 0.1, bias=False) + bd.truncation_bias(16, 1000, 0.1))
     # rules out: dropping the truncation bias. At chernoff_width (eps = 1/4) the bound is below
     # 3/4 lam; chernoff_width_biased is the smallest width where it reaches 3/4 lam.
     Xs = data.sphere(16, 8, seed=0)
