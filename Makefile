@@ -41,8 +41,11 @@ book: $(STAMP)
 	$(JB)
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
+# pytest runs one kernel per core in parallel: one BLAS thread each keeps the cores from being
+# oversubscribed (an explicit setting in the environment wins).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} \
+	  $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
 # The whole book as one PDF, with the HTML's chapter, equation and lemma numbers
 # (Jupyter Book's LaTeX builder, XeLaTeX).  Needs a TeX installation (README, "PDF").

@@ -17,7 +17,8 @@ Notation (normalized model, :mod:`expreg_nb.exponential`): ``n`` points with
 :func:`truncation_bias`     n e^4 sqrt(delta / (4 m)), the cost of truncating
 :func:`concentration_bound` Hoeffding bound on ||H(0) - H*||_F
 :func:`chernoff_lambda_min` matrix-Chernoff lower bound on lambda_min(H(0))
-:func:`chernoff_width`      width m giving lambda_min(H(0)) >= (3/4) lam
+:func:`chernoff_width`      width m at which eps = 1/4 (bias ignored: gives < (3/4) lam)
+:func:`chernoff_width_biased` smallest m with (1 - eps)(lam - bias) >= (3/4) lam
 :func:`gram_entry_bound`    B^2 (e^{2R} - 1), bound on |H(W)_ij - H(W0)_ij|
 :func:`gram_perturbation`   GRAM_C n B^2 R, bound on ||H(W) - H(W0)||
 :func:`safe_radius`         largest R <= R_MAX with GRAM_C n B^2 R <= lam / 4
@@ -54,6 +55,7 @@ __all__ = [
     "TAYLOR_C",
     "chernoff_lambda_min",
     "chernoff_width",
+    "chernoff_width_biased",
     "concentration_bound",
     "grad_neuron_bound",
     "grad_total_bound",
@@ -155,6 +157,38 @@ def chernoff_width(lam, B, gram_norm, n, delta):
     return _out(32.0 * gram_norm * B**2 * np.log(4.0 * n / delta) / lam)
 
 
+def chernoff_width_biased(lam, B, gram_norm, n, delta, *, level=0.75):
+    """The smallest width m at which :func:`chernoff_lambda_min` (truncation bias included) is >= ``level`` lam.
+
+    (1 - eps(m)) (lam - b(m)) increases with m at fixed ``B`` (b = :func:`truncation_bias`,
+    eps as in :func:`chernoff_lambda_min`), so a bisection in log m finds it; the answer lies
+    above :func:`chernoff_width`, where eps = 1/4 but lam - b < lam.  Scalars only.
+    """
+    lam, B, gram_norm = float(_arg(lam, "lam")), float(_arg(B, "B")), float(_arg(gram_norm, "gram_norm"))
+    n, delta = float(_arg(n, "n")), float(_arg(delta, "delta", below_one=True))
+    level = float(_arg(level, "level", below_one=True))
+
+    def ok(m):
+        return chernoff_lambda_min(lam, m, B, gram_norm, n, delta) >= level * lam
+
+    lo = hi = max(1.0, chernoff_width(lam, B, gram_norm, n, delta) * (1 - level) / 0.25)
+    while ok(lo) and lo > 1.0:
+        lo = max(1.0, lo / 2)
+    if ok(lo):
+        return lo
+    while not ok(hi):
+        hi *= 2
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+        if hi / lo - 1 <= 1e-12:
+            break
+    return hi
+
+
 def gram_entry_bound(B, R):
     """B^2 (e^{2R} - 1): bound on |H(W)_ij - H(W0)_ij| when max_r ||w_r - w_r(0)|| <= R."""
     B, R = _arg(B, "B"), _arg(R, "R", positive=False)
@@ -204,7 +238,7 @@ CONTRACTION_X_MAX = 16.0 / 9.0
 
 __all__ += [
     "CONTRACTION_X_MAX",
-    "paper_step_size",
+    "du_style_step_size",
     "remainder_bound",
     "theorem_step_size",
     "theorem_width",
@@ -227,8 +261,12 @@ def theorem_step_size(n, B):
     return _out(1.0 / (math.exp(2.0 * R_MAX) * n * B**2))
 
 
-def paper_step_size(lam, n, B):
-    """lam / (n^2 B^4): the step-size shape of a Du et al. / Song & Yang style expansion (constant set to 1)."""
+def du_style_step_size(lam, n, B):
+    """lam / (n^2 B^4): the step-size shape of a Du et al. / Song & Yang style expansion (constant set to 1).
+
+    Not the paper's step size (the book does not have its full text): the shape
+    lam / n^2 of Du et al. (2019) with the exponential's B^4 in place of the ReLU's 1.
+    """
     lam, n, B = _arg(lam, "lam"), _arg(n, "n"), _arg(B, "B")
     return _out(lam / (n**2 * B**4))
 
@@ -236,10 +274,12 @@ def paper_step_size(lam, n, B):
 def theorem_width(lam, n, err0, gram_norm, delta, *, iters=100):
     """The width the closed induction asks for: the smallest fixed point m of
 
-        m = max(chernoff_width(lam, B, ||G||, n, delta), (4 B_1 sqrt(n) ||e(0)|| / (lam R))^2),
+        m = max(chernoff_width_biased(lam, B, ||G||, n, delta), (4 B_1 sqrt(n) ||e(0)|| / (lam R))^2),
 
     with B = truncation_bound(m, n, delta), R = safe_radius(lam, n, B), B_1 = e^R B.
-    The second term is movement_bound(B_1, n, m, ||e(0)||, lam) <= R solved for m.
+    The first term makes the matrix-Chernoff bound, truncation bias included, give
+    lambda_min(H(0)) >= (3/4) lam; the second is movement_bound(B_1, n, m, ||e(0)||, lam) <= R
+    solved for m.
     B grows like exp(sqrt(2 log m)), so the iteration from m = 1 increases to the fixed point.
     Scalars only.
     """
@@ -251,7 +291,8 @@ def theorem_width(lam, n, err0, gram_norm, delta, *, iters=100):
         B = truncation_bound(m, n, delta)
         R = safe_radius(lam, n, B)
         B1 = moved_level(B, R)
-        new = max(chernoff_width(lam, B, gram_norm, n, delta), (4.0 * B1 * math.sqrt(n) * err0 / (lam * R)) ** 2)
+        new = max(chernoff_width_biased(lam, B, gram_norm, n, delta),
+                  (4.0 * B1 * math.sqrt(n) * err0 / (lam * R)) ** 2)
         if abs(new - m) <= 1e-12 * new:
             return new
         m = new

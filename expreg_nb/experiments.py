@@ -19,16 +19,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import data, sweep
 from . import exponential as ex
 from .backend import array_module, to_numpy
 from .chunks import neuron_slices
-from .training import DivergenceError
+from .training import DivergenceError, train
 from .validation import as_float_array, check_int, check_labels, check_network, check_real
 
 CRITERIA = ("diverge", "monotone")
 
 __all__ = [
     "CRITERIA",
+    "SWEEPS",
+    "WIDTH_BUDGET",
+    "WIDTH_C",
+    "WIDTH_EPS",
+    "init_width_task",
+    "smallest_passing",
+    "width_dim",
+    "width_points",
+    "width_task",
     "MovementSweep",
     "StepSplit",
     "WidthSearch",
@@ -268,5 +278,143 @@ def movement_sweep(X, y, *, widths, eta, seeds=(0, 1), normalized=True, coupled=
     return MovementSweep(np.asarray(widths), np.asarray(rms), np.asarray(mx), np.asarray(st))
 
 
-#: Named sweeps of Part I (see :mod:`expreg_nb.sweep`); none yet.
-SWEEPS: list = []
+# =========================================================================== the width experiment
+# The smallest width at which gradient descent reaches ||F(W(T), X) - y|| <= eps, against n,
+# on data whose lambda = lambda_min(H*) and kappa(H*) stay in a fixed band as n grows
+# (book/part1/convergence.md, "The smallest width that works").
+
+#: Target of the width experiment: ||F(W(T), X) - y||_2 <= WIDTH_EPS (the abstract's eps in (0, 0.1)).
+WIDTH_EPS = 0.05
+#: Step budget factor: T = ceil(WIDTH_BUDGET * kappa(H*) * ln(||e(0)|| / eps) / WIDTH_C).
+WIDTH_BUDGET = 10.0
+#: Step size of the width experiment: eta * lambda_max(K(0)) = WIDTH_C.
+WIDTH_C = 0.5
+
+
+def width_dim(n: int) -> int:
+    """The input dimension d = n // 2 + 32 used with n points in the width experiment.
+
+    Growing d with n keeps lambda_min(H*) and the condition number of H* in a fixed band
+    (points on the unit sphere of a fixed R^d crowd together as n grows, and lambda -> 0).
+    """
+    n = check_int(n, "n")
+    return n // 2 + 32
+
+
+def width_points(ns, *, models=(True, False), data_seeds=(0, 1), init_seeds=(0, 1),
+                 high=2) -> list[dict]:
+    """Grid points of the width experiment: per n, widths 2^k from max(2, n / 64) to ``high`` * n."""
+    points = []
+    for n in ns:
+        n = check_int(n, "n")
+        k_lo = max(1, int(math.log2(max(2, n // 64))))
+        widths = [2**k for k in range(k_lo, int(math.log2(high * n)) + 1)]
+        points += sweep.grid(n=[n], m=widths, normalized=list(models), data_seed=list(data_seeds),
+                             init_seed=list(init_seeds))
+    return points
+
+
+def width_task(*, n, m, normalized, data_seed, init_seed, eps=WIDTH_EPS, budget=WIDTH_BUDGET,
+               c=WIDTH_C):
+    r"""One run of the width experiment: does gradient descent reach ||F(W(T), X) - y|| <= ``eps``?
+
+    Data: ``n`` points on the unit sphere of R^d, d = :func:`width_dim` (n), labels uniform in
+    [-1, 1] (both from ``data_seed``); independent initialization from ``init_seed`` (the
+    abstract's), model normalized or not (the abstract's form).  The step is
+    eta = c / lambda_max(K(0)) for the model's own kernel K (m H for the unnormalized model),
+    the budget T = ceil(budget * kappa(H*) * ln(||e(0)|| / eps) / c) steps: ``budget`` times
+    the steps that the linear rate 1 - eta lambda of H* would need.
+
+    Returns a dict: ``d``, ``lam`` = lambda_min(H*), ``kappa`` = kappa(H*), ``err0`` = ||e(0)||,
+    ``lam0_ratio`` = lambda_min(H(0)) / lam, ``budget_steps``, ``steps``, ``reached``
+    (||e(T)|| <= eps), ``final_err`` and ``max_lambda_max`` = max_t lambda_max(eta K(t))
+    over t = 0, 20, 40, ... and the last step (stable while < 2).
+    """
+    n, m = check_int(n, "n"), check_int(m, "m")
+    eps = check_real(eps, "eps", positive=True)
+    budget = check_real(budget, "budget", positive=True)
+    c = check_real(c, "c", positive=True)
+    d = width_dim(n)
+    X = data.sphere(n, d, seed=data_seed)
+    y = data.labels(n, seed=data_seed)
+    ev_star = np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))
+    lam, kappa = float(ev_star[0]), float(ev_star[-1] / ev_star[0])
+    model = ex.model(normalized=bool(normalized))
+    p0 = model.init(m, d, data_seed * 1000 + init_seed)
+    err0 = float(np.linalg.norm(to_numpy(model.forward(p0, X) - y)))
+    K0 = to_numpy(model.gram(p0, X, ("W",))["W"])
+    ev0 = np.linalg.eigvalsh(K0)
+    H0_min = float(ev0[0]) / (1.0 if normalized else m)
+    eta = c / float(ev0[-1])
+    steps = int(math.ceil(budget * kappa * math.log(max(err0 / eps, 1.0)) / c))
+    out = {"d": d, "lam": lam, "kappa": kappa, "err0": err0, "lam0_ratio": H0_min / lam,
+           "eta": eta, "budget_steps": steps}
+    res = train(model, X, y, init=p0, rates={"W": eta}, steps=steps, tol=(eps / err0) ** 2,
+                record=("lambda_max",), record_every=20, progress=False)
+    final = math.sqrt(2.0 * float(res.history.loss[-1]))
+    out.update(steps=res.history.steps, reached=bool(final <= eps), final_err=final,
+               max_lambda_max=float(np.max(res.history["lambda_max"])))
+    return out
+
+
+def init_width_task(*, n, m, data_seed, init_seed):
+    """lambda_min(H(0)) / lambda and ||H(0) - H*||_2 / lambda on the width experiment's data (no training)."""
+    n, m = check_int(n, "n"), check_int(m, "m")
+    d = width_dim(n)
+    X = data.sphere(n, d, seed=data_seed)
+    H_star = to_numpy(ex.gram_star(X))
+    lam = float(np.linalg.eigvalsh(H_star)[0])
+    W0, _ = ex.init_params(m, d, seed=data_seed * 1000 + init_seed)
+    H0 = to_numpy(ex.gram(W0, X))
+    return {"d": d, "lam": lam, "lam0_ratio": float(np.linalg.eigvalsh(H0)[0]) / lam,
+            "dev_ratio": float(np.linalg.norm(H0 - H_star, 2)) / lam}
+
+
+def smallest_passing(df, *, by, ok, width="m"):
+    """Per group of ``by``: the smallest width from which every larger width in the table passes.
+
+    ``ok`` is a boolean column; a group whose largest width fails gets NaN.  Returns a DataFrame
+    with the ``by`` columns and ``m_star``.
+    """
+    import pandas as pd
+
+    rows = []
+    for key, g in df.groupby(list(by)):
+        g = g.sort_values(width)
+        passed = g[ok].fillna(False).astype(bool).to_numpy()
+        widths = g[width].to_numpy()
+        fail = np.flatnonzero(~passed)
+        if fail.size == 0:
+            m_star = float(widths[0])
+        elif fail[-1] == len(widths) - 1:
+            m_star = float("nan")
+        else:
+            m_star = float(widths[fail[-1] + 1])
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), m_star=m_star))
+    return pd.DataFrame(rows)
+
+
+#: Named sweeps of Part I (see :mod:`expreg_nb.sweep`).
+SWEEPS = [
+    sweep.Sweep(
+        name="exp-width",
+        fn=width_task,
+        description="smallest width at which GD reaches ||F(W(T),X) - y|| <= 0.05, against n "
+                    "(d = n/2 + 32), normalized and unnormalized model, data and init seeds",
+        grids={
+            "book": width_points([16], high=4) + width_points([32, 64, 128]),
+            "full": width_points([32, 64, 128, 256, 512], data_seeds=(0, 1, 2)),
+        },
+    ),
+    sweep.Sweep(
+        name="exp-init-width",
+        fn=init_width_task,
+        description="lambda_min(H(0)) / lambda against the width m (no training), d = n/2 + 32",
+        grids={
+            "book": sweep.grid(n=[16, 32, 64, 128], m=[2**k for k in range(6, 15)],
+                               data_seed=[0, 1], init_seed=[0, 1]),
+            "full": sweep.grid(n=[32, 64, 128, 256, 512], m=[2**k for k in range(6, 18)],
+                               data_seed=[0, 1, 2], init_seed=[0, 1]),
+        },
+    ),
+]

@@ -166,7 +166,8 @@ def test_step_sizes():
     eta = bounds.theorem_step_size(16, B)
     # eta * n * B_1^2 = 1 at R = R_MAX
     assert eta * 16 * bounds.moved_level(B, bounds.R_MAX) ** 2 == pytest.approx(1.0, rel=1e-12)
-    assert bounds.paper_step_size(2.0, 16, B) == pytest.approx(2.0 / (256 * B**4), rel=1e-12)
+    assert bounds.du_style_step_size(2.0, 16, B) == pytest.approx(2.0 / (256 * B**4), rel=1e-12)
+    assert not hasattr(bounds, "paper_step_size")   # rules out: calling it the paper's step size
     assert np.allclose(bounds.theorem_step_size(np.array([4.0, 8.0]), 2.0), [1 / (16 * math.e**0.2), 1 / (32 * math.e**0.2)])
     with pytest.raises(ValueError, match="n"):
         bounds.theorem_step_size(0, B)
@@ -180,6 +181,9 @@ def test_theorem_width_is_a_fixed_point():
     B1 = bounds.moved_level(B, R)
     assert bounds.movement_bound(B1, n, m, e0, lam) <= R * (1 + 1e-9)
     assert m >= bounds.chernoff_width(lam, B, g, n, delta) * (1 - 1e-9)
+    # the concentration condition includes the truncation bias: (1 - eps)(lam - bias) >= 3 lam / 4
+    assert m >= bounds.chernoff_width_biased(lam, B, g, n, delta) * (1 - 1e-9)
+    assert bounds.chernoff_lambda_min(lam, m, B, g, n, delta) >= 0.75 * lam
     # more points need more width
     assert bounds.theorem_width(lam, 2 * n, e0, g, delta) > m
     with pytest.raises(ValueError, match="delta"):

@@ -35,6 +35,22 @@ def test_formulas_values():
     m_star = bd.chernoff_width(lam, B, 3.0, n, 0.1)
     eps = 1 - bd.chernoff_lambda_min(lam, m_star, B, 3.0, n, 0.1) / (lam - bd.truncation_bias(n, m_star, 0.1))
     assert eps == pytest.approx(0.25 * math.sqrt(lam / (lam - bd.truncation_bias(n, m_star, 0.1))))
+    # the truncation bias n e^4 sqrt(delta / (4 m)) (Cauchy-Schwarz with E xi^2 <= e^8)
+    assert bd.truncation_bias(16, 1000, 0.1) == pytest.approx(16 * math.exp(4) * math.sqrt(0.1 / 4000))
+    assert bd.concentration_bound(16, 1000, 5.0, 0.1) == pytest.approx(
+        bd.concentration_bound(16, 1000, 5.0, 0.1, bias=False) + bd.truncation_bias(16, 1000, 0.1))
+    # rules out: dropping the truncation bias. At chernoff_width (eps = 1/4) the bound is below
+    # 3/4 lam; chernoff_width_biased is the smallest width where it reaches 3/4 lam.
+    Xs = data.sphere(16, 8, seed=0)
+    lam_s, G_s = ex.lambda_min_star(Xs), float(np.linalg.norm(to_numpy(Xs @ Xs.T), 2))
+    B_s = bd.truncation_bound(1e8, 16, 0.1)
+    m_c = bd.chernoff_width(lam_s, B_s, G_s, 16, 0.1)
+    assert bd.chernoff_lambda_min(lam_s, m_c, B_s, G_s, 16, 0.1) < 0.75 * lam_s
+    m_b = bd.chernoff_width_biased(lam_s, B_s, G_s, 16, 0.1)
+    assert m_b > m_c
+    assert bd.chernoff_lambda_min(lam_s, m_b, B_s, G_s, 16, 0.1) >= 0.75 * lam_s
+    assert bd.chernoff_lambda_min(lam_s, m_b * (1 - 1e-6), B_s, G_s, 16, 0.1) < 0.75 * lam_s
+    assert bd.chernoff_width_biased(lam_s, B_s, G_s, 16, 0.1, level=0.5) < m_c
     # arrays broadcast; bound decreases in m
     ms = np.array([1e2, 1e4, 1e6])
     c = bd.concentration_bound(8, ms, 5.0, 0.1)
