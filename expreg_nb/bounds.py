@@ -82,7 +82,8 @@ def _arg(value, name, *, positive=True, below_one=False, at_most=None):
         raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
     if at_most is not None and not np.all(arr <= at_most):
         raise ValueError(f"{name} must be <= {at_most}, got {value!r}")
-    return float(arr) if scalar else arr
+    # NumPy scalars overflow to inf (caught by _out) where Python floats raise OverflowError.
+    return np.float64(arr) if scalar else arr
 
 
 def _out(x):
@@ -247,6 +248,14 @@ def theorem_width(lam, n, err0, gram_norm, delta, *, iters=100):
     lam, n, gram_norm = float(_arg(lam, "lam")), float(_arg(n, "n")), float(_arg(gram_norm, "gram_norm"))
     err0 = float(_arg(err0, "err0"))
     delta = float(_arg(delta, "delta", below_one=True))
+    try:
+        return _theorem_width_iterate(lam, n, err0, gram_norm, delta, iters)
+    except (OverflowError, ZeroDivisionError):
+        raise FloatingPointError("theorem_width: the iteration left the float64 range for these arguments "
+                                 "(overflow or underflow); use arguments of moderate size") from None
+
+
+def _theorem_width_iterate(lam, n, err0, gram_norm, delta, iters):
     m = 1.0
     for _ in range(iters):
         B = truncation_bound(m, n, delta)

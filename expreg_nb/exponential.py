@@ -322,6 +322,8 @@ def model(*, normalized=True, coupled=False, chunk=None):
     """
     normalized = check_bool(normalized, "normalized")
     coupled = check_bool(coupled, "coupled")
+    if chunk is not None:
+        check_int(chunk, "chunk")
 
     def s(p):
         return _scale(p["W"].shape[0], normalized)

@@ -313,6 +313,8 @@ def _check_params(params, X):
 
 def model(*, chunk=None):
     """Part II's network as a :class:`~expreg_nb.training.Model` (blocks ``W`` and ``a``, both trainable)."""
+    if chunk is not None:
+        check_int(chunk, "chunk")
 
     def init(m, d, seed):
         W, a = init_params(m, d, seed=seed)
