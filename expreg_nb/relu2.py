@@ -250,10 +250,17 @@ def gram_infinite(X):
                                  f"overflowed); the input scale is max |x_ik| = {input_scale(X):.4g}: rescale "
                                  f"the inputs")
     norms = xp.sqrt(xp.diagonal(G).copy())
-    if X.shape[0] and not bool((norms > 0).all()):
+    rowmax = xp.abs(X).max(axis=1)
+    if X.shape[0] and not bool((rowmax > 0).all()):
         raise ValueError("X must have nonzero rows: the angle to a zero vector is undefined")
-    N = norms[:, None] * norms[None, :]
-    rho = G / N
+    if bool((norms > 1e-150).all()):
+        N = norms[:, None] * norms[None, :]
+        rho = G / N
+    else:  # tiny rows, ||x_i||^2 underflows: angles from rows rescaled by their largest entry
+        Xs = X / rowmax[:, None]
+        ns = xp.sqrt((Xs * Xs).sum(axis=1))
+        rho = (Xs @ Xs.T) / (ns[:, None] * ns[None, :])
+        N = (rowmax * ns)[:, None] * (rowmax * ns)[None, :]
     xp.fill_diagonal(rho, 1.0)
     k0, k1 = arccos_kernels(rho)
     d = X.shape[1]

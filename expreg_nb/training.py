@@ -139,7 +139,7 @@ def _stack(values):
 def _check_rates_map(rates, params):
     if not isinstance(rates, Mapping):
         raise TypeError(f"rates must be a mapping from parameter block to step size, got {type(rates).__name__}")
-    rates = {k: check_real(v, f"rate for {k!r}", nonnegative=True) for k, v in rates.items()}
+    rates = {k: check_real(v, f"rates[{k!r}]", nonnegative=True) for k, v in rates.items()}
     unknown = set(rates) - set(params)
     if unknown:
         raise ValueError(f"rates name unknown parameter blocks {sorted(unknown)}; have {sorted(params)}")
