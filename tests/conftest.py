@@ -31,6 +31,13 @@ else:
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_configure(config):
+    # ``--hypothesis-profile=NAME`` (Hypothesis' own option) wins over the default above.
+    profile = config.getoption("hypothesis_profile", None) if settings is not None else None
+    if profile:
+        settings.load_profile(profile)
+
+
 def pytest_collection_modifyitems(config, items):
     if backend.gpu_available():
         return
