@@ -691,3 +691,29 @@ def test_copy_of_spec_table_is_deep_enough():
     p = fixed_problem()
     call = SPECS[1].build(p)
     assert copy.deepcopy(call)["W"] is not call["W"]
+
+
+# =========================================================================== the strict device backend
+@given(p=problems(max_n=5, max_d=3, max_m=6))
+def test_strict_device_results_equal_numpy(p, strict_backend):
+    """The same calls on strict device arrays stay on the device and give NumPy's numbers bit for bit."""
+    from expreg_nb import to_numpy
+    from expreg_nb.testing import strict
+
+    dev = {k: strict.asarray(getattr(p, k)) for k in ("X", "y", "W", "a", "Wr", "ar")}
+    calls = [
+        (ex.forward, ("W", "a", "X")), (ex.grad, ("W", "a", "X", "y")), (ex.gram, ("W", "X")),
+        (ex.gram_star, ("X",)), (ex.gram_star_variance, ("X",)),
+        (relu2.forward, ("Wr", "ar", "X")), (relu2.gram_layers, ("Wr", "ar", "X")),
+        (relu2.grads, ("Wr", "ar", "X", "y")),
+    ]
+    for fn, names in calls:
+        host = fn(*(getattr(p, k) for k in names))
+        out = fn(*(dev[k] for k in names))
+        for h, o in zip(host if isinstance(host, tuple) else (host,), out if isinstance(out, tuple) else (out,)):
+            assert isinstance(o, strict.ndarray), fn.__name__
+            np.testing.assert_array_equal(to_numpy(o), h)
+    for fn, names in ((ex.loss, ("W", "a", "X", "y")), (ex.lambda_min_star, ("X",)),
+                      (ex.lambda_star_lower_bound, ("X",)), (ex.truncation_level, ("W", "X")),
+                      (relu2.loss, ("Wr", "ar", "X", "y")), (relu2.flipped_fraction, ("Wr", "W", "X"))):
+        assert fn(*(dev[k] for k in names)) == fn(*(getattr(p, k) for k in names)), fn.__name__
