@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - hypothesis is in the test extra
 else:
     _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
                    print_blob=True)
-    settings.register_profile("ci", max_examples=40, derandomize=True, **_common)
+    settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_common)
     settings.register_profile("dev", max_examples=1000, **_common)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
