@@ -67,7 +67,11 @@ def late_rate(loss, *, window=(1e-24, 1e-14)) -> float:
     float64 rounding) and returns ``exp(slope / 2)``: the loss is ||e||^2 / 2.
     """
     L = _host_vector(loss, "loss")
-    if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
+    try:
+        pair = not isinstance(window, (str, bytes)) and len(window) == 2
+    except TypeError:
+        pair = False
+    if not pair:
         raise TypeError(f"window must be a pair (low, high), got {window!r}")
     lo, hi = (check_real(v, "window", positive=True) for v in window)
     if not lo < hi:

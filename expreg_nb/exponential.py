@@ -26,6 +26,7 @@ from .training import train as _train
 from .validation import (
     LOG_MAX,
     as_float_array,
+    check_alloc,
     check_bool,
     check_int,
     check_labels,
@@ -93,6 +94,7 @@ def init_params(m, d, *, seed, coupled=False):
     F(W(0), x) = 0 for every x; ``m`` must then be even.
     """
     m, d = check_int(m, "m"), check_int(d, "d")
+    check_alloc(m=m, d=d)
     seed = check_seed(seed)
     coupled = check_bool(coupled, "coupled")
     xp = get_xp()

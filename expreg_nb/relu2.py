@@ -36,6 +36,7 @@ from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every
 from .training import train as _train
 from .validation import (
     as_float_array,
+    check_alloc,
     check_int,
     check_labels,
     check_network,
@@ -142,6 +143,7 @@ def _jvp(W, a, X, tangents, chunk=None):
 def init_params(m, d, *, seed):
     """Initial weights ``(W, a)`` on the active backend: W_rk ~ N(0, 1), a_r ~ N(0, 1), i.i.d."""
     m, d = check_int(m, "m"), check_int(d, "d")
+    check_alloc(m=m, d=d)
     seed = check_seed(seed)
     return standard_normal((m, d), seed, "relu2-init", "W"), standard_normal(m, seed, "relu2-init", "a")
 

@@ -8,11 +8,13 @@ data never shifts the initial weights.
 """
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
 
 from .backend import to_device
+from .validation import check_alloc
 
 
 def check_seed(seed, name: str = "seed") -> int:
@@ -35,6 +37,7 @@ def _check_shape(shape, name: str):
     for p in parts:
         if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)) or p < 0:
             raise TypeError(f"{name} must be a non-negative int or a tuple of them, got {shape!r}")
+    check_alloc(**{name: math.prod(int(p) for p in parts)})
     return shape
 
 

@@ -122,6 +122,20 @@ def check_int_sequence(values, name: str, *, minimum: int | None = 1, nonempty: 
     return out
 
 
+#: More entries than this cannot be allocated on any machine this book runs on (8 TiB of float64).
+MAX_ENTRIES = 2**40
+
+
+def check_alloc(**sizes) -> None:
+    """The product of the named sizes (e.g. ``m=..., d=...``) must be an allocatable number of entries."""
+    total = 1
+    for v in sizes.values():
+        total *= int(v)
+    if total > MAX_ENTRIES:
+        detail = " x ".join(f"{k}={v}" for k, v in sizes.items())
+        raise ValueError(f"{detail} = {total:.3g} entries is too large to allocate (limit {MAX_ENTRIES:.3g})")
+
+
 def check_real(value, name: str, *, positive: bool = False, nonnegative: bool = False) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")

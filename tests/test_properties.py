@@ -237,7 +237,7 @@ SPECS = [
                         tol=1e-3, progress=False),
          dict(params="mapping", objective="callable", rates="rates", steps="int_nonneg",
               monitors="monitors", record_every="int_pos", tol="real_pos", progress="progress"),
-         names=dict(monitors="monitor")),
+),
     Spec("training.train", training.train,
          lambda p: dict(model=relu2.model(), X=p.X, y=p.y, rates={"W": 0.1, "a": 0.1}, steps=2, m=3, seed=0,
                         record=("lambda_min",), record_every=1, tol=1e-3, progress=False),
