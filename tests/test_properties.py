@@ -174,7 +174,7 @@ SPECS = [
          dict(W=[("cols", "X"), ("rows", "a")], a=[("len", "W")], X=[("cols", "W")])),
     Spec("relu2.arccos_kernels", relu2.arccos_kernels, lambda p: dict(rho=np.clip(p.X, -1, 1)),
          dict(rho="correlation")),
-    Spec("relu2.gram_infinite", relu2.gram_infinite, lambda p: dict(X=p.X), dict(X=MATRIX)),
+    Spec("relu2.gram_infinite", relu2.gram_infinite, lambda p: dict(X=p.X), dict(X="matrix_nonzero_rows")),
     Spec("relu2.step_sizes", relu2.step_sizes, lambda p: dict(W=p.Wr, a=p.ar, X=p.X, ratio=1.0, c=0.5),
          dict(W=MATRIX, a=VECTOR, X=MATRIX, ratio="ratio", c="real_pos"),
          dict(W=[("cols", "X"), ("rows", "a")], a=[("len", "W")], X=[("cols", "W")])),
@@ -277,6 +277,9 @@ _BAD_SCALARS = [("None", None), ("str", "1"), ("list", [1]), ("complex", 1 + 1j)
 def corruptions(kind, value, p, partners=(), call=None):
     """``(label, bad value)`` pairs: every way of getting an argument of ``kind`` wrong."""
     out = []
+    if kind == "matrix_nonzero_rows":
+        out += [("zero row", _set_row(value, 0.0))]
+        kind = MATRIX
     if kind in (MATRIX, VECTOR, "pos_vector"):
         arr = np.asarray(value, dtype=float)
         out += [("nan", _set_first(arr, math.nan)), ("inf", _set_first(arr, math.inf)),
@@ -360,7 +363,8 @@ def corruptions(kind, value, p, partners=(), call=None):
                 ("str", {k: "0.1" for k in (value or {"W": 0})}), ("unknown block", {"zz": 0.1}),
                 ("float", 0.1)]
     elif kind == "monitors":
-        out += [("non-callable", {"n": 3.0}), ("str value", {"n": "loss"})]
+        out += [("non-callable", {"n": 3.0}), ("str value", {"n": "loss"}), ("list", [lambda q: 0.0]),
+                ("callable", lambda q: 0.0), ("str", "n")]
     elif kind == "model":
         out += [("str", "relu2"), ("None", None), ("module", relu2)]
     elif kind == "record":
@@ -368,6 +372,12 @@ def corruptions(kind, value, p, partners=(), call=None):
     else:  # pragma: no cover - a typo in SPECS
         raise AssertionError(f"unknown kind {kind!r}")
     return out
+
+
+def _set_row(arr, v):
+    arr = np.array(arr, dtype=float, copy=True)
+    arr[0] = v
+    return arr
 
 
 def _set_first(arr, v):
@@ -632,8 +642,78 @@ def test_overflow_is_an_error_never_inf(p, scale, numpy_backend):
     _finite_or_clear(relu2.grads, p.Wr, p.ar, X, p.y)
     _finite_or_clear(relu2.gram_layers, p.Wr, p.ar, X)
     _finite_or_clear(relu2.flipped_fraction, p.Wr, p.W, X)
+    with np.errstate(over="ignore"):
+        Wbig, W0big = p.Wr * scale, p.W * scale
+    if np.all(np.isfinite(Wbig)):   # only W's pre-activations overflow
+        _finite_or_clear(relu2.flipped_fraction, Wbig, p.W, p.X)
+    if np.all(np.isfinite(W0big)):
+        _finite_or_clear(relu2.flipped_fraction, p.Wr, W0big, p.X)
     if np.all(np.abs(p.X).sum(axis=1) > 0):
         _finite_or_clear(relu2.gram_infinite, X)
+
+
+@pytest.mark.parametrize("fn", [f for f in BOUND_FUNCTIONS if f is not bounds.theorem_width],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("big", [1e100, 1e200, 1e300])
+def test_bounds_overflow_is_an_error_never_inf(fn, big):
+    import inspect
+
+    kw = {q: v for q, v in _BOUND_VALUES.items() if q in inspect.signature(fn).parameters}
+    for q in kw:
+        if q in ("delta", "R", "bias", "iters"):
+            continue
+        trial = dict(kw, **{q: big})
+        try:
+            out = fn(**trial)
+        except FloatingPointError as exc:
+            assert "float64" in str(exc)
+        else:
+            assert math.isfinite(out), (fn.__name__, q, out)
+    with pytest.raises(FloatingPointError):   # every argument large at once overflows somewhere
+        bounds.concentration_bound(1e300, 1.0, 1e300, 0.5)
+
+
+def test_cross_argument_constraints(numpy_backend):
+    """Constraints between arguments: a clear error naming them, never a silent result."""
+    p = fixed_problem()
+    cases = [
+        (lambda: relu2.combined_kernel(p.Wr, p.ar, p.X, 0.0, 0.0), ValueError, "eta_w and eta_a"),
+        (lambda: relu2.train(p.X, p.y, m=3, eta_w=0.0, eta_a=0.0, steps=1, seed=0), ValueError, "eta_w and eta_a"),
+        (lambda: E.step_size_threshold(p.X, p.y, m=2, seed=0, eta_lo=1.0, eta_hi=0.5), ValueError, "eta_lo"),
+        (lambda: ex.init_params(3, 2, seed=0, coupled=True), ValueError, "m must be even"),
+        (lambda: ex.train(p.X, p.y, m=p.m, eta=0.1, steps=1, seed=0, init=(p.W, 0.5 * p.a)), ValueError, "signs a"),
+        (lambda: ex.train(p.X, p.y, m=p.m + 1, eta=0.1, steps=1, seed=0, init=(p.W, p.a)), ValueError, "m="),
+        (lambda: ex.train(p.X, p.y, m=4, eta=0.1, steps=1, seed=0, record=("flipped",)), ValueError, "flipped"),
+        (lambda: training.train(ex.model(), p.X, p.y, rates={"a": 0.1, "W": 0.1}, steps=1, m=3, seed=0),
+         ValueError, "fixed"),
+        (lambda: training.train(relu2.model(), p.X, p.y, rates={"W": 0.0, "a": 0.0}, steps=1, m=3, seed=0),
+         ValueError, "every rate is 0"),
+        (lambda: relu2.flipped_fraction(p.Wr, p.W[:-1], p.X), ValueError, "W0"),
+        (lambda: relu2.step_sizes(p.Wr, 0 * p.ar, p.X, ratio=0.0), ValueError, "kernel"),
+        (lambda: E.loglog_slope([1.0, 1.0], [1.0, 2.0]), ValueError, "two distinct"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()
+
+
+def test_zero_baselines_are_errors_or_skipped(numpy_backend):
+    p = fixed_problem()
+    y = ex.forward(p.W, p.a, p.X)                # the initialization already fits: L(0) = 0
+    r = ex.train(p.X, y, m=p.m, eta=0.1, steps=2, seed=0, init=(p.W, p.a), progress=False)
+    with pytest.raises(ValueError, match="L\\(0\\) = 0"):
+        r.relative_loss
+    W0 = np.zeros_like(p.W)
+    with pytest.warns(UserWarning, match="movement_W_rel"):
+        r = ex.train(p.X, p.y, m=p.m, eta=0.1, steps=2, seed=0, init=(W0, p.a), record=("movement",),
+                     progress=False)
+    assert "movement_W_rel" not in r.history
+    with pytest.raises(ValueError, match="initial W is zero"):
+        r.movement(kind="relative")
+    with pytest.warns(UserWarning, match="K\\(0\\) = 0"):   # all neurons dead: a zero kernel
+        r = relu2.train(p.X, p.y, m=p.m, eta_w=0.1, eta_a=0.0, steps=1, seed=0, init=(p.Wr, 0 * p.ar),
+                        record=("kernel_drift",), progress=False)
+    assert "kernel_drift_rel" not in r.history and np.all(np.isfinite(r.history["kernel_drift"]))
 
 
 @given(p=problems(max_n=4, max_d=3, max_m=1), scale=_finite(1.0, 60.0))
