@@ -742,6 +742,11 @@ def test_overflow_table(scale, numpy_backend):
 
 
 def test_overflow_messages_say_what_overflowed(numpy_backend):
+    W = np.array([[1e308, 1e308, -1e308, -1e308]])       # <w, x> = 0 exactly, but the float sum overflows
+    with pytest.raises(FloatingPointError, match="pre-activations of W"):
+        relu2.flipped_fraction(W, np.ones_like(W), np.ones((1, 4)))
+    with pytest.raises(FloatingPointError, match="pre-activations of W0"):
+        relu2.flipped_fraction(np.ones_like(W), W, np.ones((1, 4)))
     p = fixed_problem(n=5, d=3, m=8)
     with pytest.raises(FloatingPointError, match=r"products exp\(<w_r, x_i> \+ <w_r, x_j>\)"):
         ex.gram(p.W, 200 * p.X)
