@@ -289,9 +289,14 @@ def step_sizes(W, a, X, *, ratio, c=1.0, chunk=None):
             "the kernel of the trained layers is zero at (W, a) on X (no neuron is active on any x_i, "
             "or the output weights a are 0): no step size gives lambda_max = c"
         )
+    if not math.isfinite(c / lam):
+        raise ValueError(f"the kernel of the trained layers is nearly zero at (W, a) on X (lambda_max = {lam:.3g}): "
+                         f"the step size c / lambda_max is beyond float64")
     if ratio == math.inf:
         return 0.0, c / lam
     eta_w = c / lam
+    if not math.isfinite(ratio * eta_w):
+        raise ValueError(f"eta_a = ratio * eta_w = {ratio:.3g} * {eta_w:.3g} is beyond float64; use a smaller ratio")
     return eta_w, ratio * eta_w
 
 
