@@ -10,6 +10,11 @@
     NumPy, even where a GPU is usable (useful for reproducing a CPU run).
 ``cupy``
     CuPy, and fail at once with one sentence if no GPU is usable.
+``strict`` (tests only)
+    :mod:`expreg_nb.testing.strict`, a CPU stand-in for CuPy that follows its
+    rules (its own array type, ``.get()`` to the host, implicit conversion to
+    NumPy raises).  Accepted only when ``EXPREG_ALLOW_STRICT=1`` is also set,
+    so a reader can never select it by accident.
 
 Every numerical function in :mod:`expreg_nb` computes with the module of its
 input arrays (:func:`array_module`) and creates new arrays with :func:`get_xp`.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 
 import numpy as np
 
@@ -26,6 +32,10 @@ from .errors import ConfigError, env_choice
 
 ENV_VAR = "EXPREG_BACKEND"
 BACKENDS = ("auto", "numpy", "cupy")
+#: Test-only switch that makes ``EXPREG_BACKEND=strict`` a known value.
+STRICT_ENV_VAR = "EXPREG_ALLOW_STRICT"
+#: The module of the strict device arrays (test-only CuPy stand-in).
+STRICT_MODULE = "expreg_nb.testing.strict"
 
 
 class BackendError(ConfigError, RuntimeError):
@@ -34,7 +44,16 @@ class BackendError(ConfigError, RuntimeError):
 
 def requested_backend() -> str:
     """The value of ``EXPREG_BACKEND`` (default ``auto``), validated."""
-    return env_choice(ENV_VAR, BACKENDS, BackendError, "backend")
+    return env_choice(ENV_VAR, _backends(), BackendError, "backend")
+
+
+def strict_allowed() -> bool:
+    """True when the test-only strict backend may be selected (``EXPREG_ALLOW_STRICT=1``)."""
+    return os.environ.get(STRICT_ENV_VAR, "").strip() == "1"
+
+
+def _backends() -> tuple[str, ...]:
+    return BACKENDS + ("strict",) if strict_allowed() else BACKENDS
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,6 +90,8 @@ def get_xp():
     choice = requested_backend()
     if choice == "numpy":
         return np
+    if choice == "strict":
+        return importlib.import_module(STRICT_MODULE)
     cupy, reason = _cupy_status()
     if cupy is not None:
         return cupy
@@ -84,32 +105,67 @@ def get_xp():
 
 
 def backend_name() -> str:
-    """``"numpy"`` or ``"cupy"``: the backend :func:`get_xp` resolves to now."""
-    return "cupy" if get_xp() is not np else "numpy"
+    """``"numpy"``, ``"cupy"`` (or ``"strict"`` in tests): the backend :func:`get_xp` resolves to now."""
+    xp = get_xp()
+    if xp is np:
+        return "numpy"
+    return "strict" if xp.__name__ == STRICT_MODULE else "cupy"
 
 
-def is_cupy_array(x) -> bool:
-    return type(x).__module__.split(".")[0] == "cupy"
+def _device_kind(x) -> str | None:
+    """``"cupy"`` or ``"strict"`` for a device array, ``None`` otherwise."""
+    mod = type(x).__module__
+    if mod.split(".")[0] == "cupy":
+        return "cupy"
+    if mod == STRICT_MODULE:
+        return "strict"
+    return None
+
+
+def is_device_array(x) -> bool:
+    """True for an array that lives on a device (CuPy, or the test-only strict backend)."""
+    return _device_kind(x) is not None
+
+
+#: Older name of :func:`is_device_array`.
+is_cupy_array = is_device_array
+
+
+def array_kind(x) -> str:
+    """``"numpy"``, ``"cupy"`` or ``"strict"``: where ``x`` lives (anything not on a device is host)."""
+    return _device_kind(x) or "numpy"
 
 
 def array_module(*arrays):
-    """The module of the given arrays: CuPy if any of them is a CuPy array, else NumPy."""
+    """The module of the given arrays: CuPy (or the strict module) if any of them is a device array, else NumPy."""
     for x in arrays:
-        if is_cupy_array(x):
+        kind = _device_kind(x)
+        if kind == "cupy":
             return importlib.import_module("cupy")
+        if kind == "strict":
+            return importlib.import_module(STRICT_MODULE)
     return np
 
 
 def to_numpy(x):
-    """A NumPy copy/view of ``x`` (CuPy arrays are copied to the host)."""
-    if is_cupy_array(x):
+    """A NumPy copy/view of ``x`` (device arrays are copied to the host with ``.get()``)."""
+    if is_device_array(x):
         return x.get()
     return np.asarray(x)
 
 
+def check_xp(xp, name: str = "xp"):
+    """``xp`` must be ``None`` (the active backend) or an array module (numpy, cupy, strict)."""
+    if xp is None or xp is np:
+        return xp
+    if getattr(xp, "__name__", None) in ("cupy", STRICT_MODULE):
+        return xp
+    raise TypeError(f"{name} must be None or an array module (numpy or cupy), got {xp!r}")
+
+
 def to_device(x, xp=None):
     """Move a host array to the active backend (or to ``xp`` when given)."""
-    xp = get_xp() if xp is None else xp
+    xp = get_xp() if xp is None else check_xp(xp)
     if xp is np:
         return to_numpy(x)
     return xp.asarray(x)
@@ -117,7 +173,7 @@ def to_device(x, xp=None):
 
 def synchronize(xp) -> None:
     """Wait for queued GPU work (no-op on NumPy); used by timings."""
-    if xp is not np:
+    if xp is not np and getattr(xp, "__name__", "") == "cupy":
         xp.cuda.Device().synchronize()
 
 
@@ -126,6 +182,8 @@ def describe() -> str:
     xp = get_xp()
     if xp is np:
         return f"numpy {np.__version__} (CPU)"
+    if xp.__name__ == STRICT_MODULE:
+        return f"strict (test-only CuPy stand-in on numpy {np.__version__}, CPU)"
     dev = xp.cuda.Device()
     name = xp.cuda.runtime.getDeviceProperties(dev.id)["name"]
     name = name.decode() if isinstance(name, bytes) else name

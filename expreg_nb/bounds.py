@@ -38,9 +38,11 @@ array.  These are host-side formulas: pass plain numbers, not device arrays.
 from __future__ import annotations
 
 import math
-import numbers
+import sys
 
 import numpy as np
+
+from .validation import as_host_real, check_bool, check_int
 
 #: Largest radius for which the linearized constants below hold.
 R_MAX = 0.1
@@ -72,17 +74,8 @@ __all__ = [
 
 def _arg(value, name, *, positive=True, below_one=False, at_most=None):
     """``value`` as a float (scalar) or float64 ndarray, checked elementwise."""
-    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}")
-    if type(value).__module__.split(".")[0] == "cupy":
-        raise TypeError(f"{name} must be a host number or NumPy array (use expreg_nb.to_numpy)")
-    scalar = isinstance(value, numbers.Real)
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}") from None
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+    arr = as_host_real(value, name)
+    scalar = isinstance(arr, float)
     if positive and not np.all(arr > 0):
         raise ValueError(f"{name} must be > 0, got {value!r}")
     if not positive and not np.all(arr >= 0):
@@ -91,10 +84,15 @@ def _arg(value, name, *, positive=True, below_one=False, at_most=None):
         raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
     if at_most is not None and not np.all(arr <= at_most):
         raise ValueError(f"{name} must be <= {at_most}, got {value!r}")
-    return float(arr) if scalar else arr
+    # NumPy scalars overflow to inf (caught by _out) where Python floats raise OverflowError.
+    return np.float64(arr) if scalar else arr
 
 
 def _out(x):
+    if not np.all(np.isfinite(x)):
+        caller = sys._getframe(1).f_code.co_name
+        raise FloatingPointError(f"{caller}: the bound is not representable in float64 for these arguments "
+                                 f"(it overflowed); use smaller arguments")
     return float(x) if np.ndim(x) == 0 else x
 
 
@@ -128,6 +126,7 @@ def concentration_bound(n, m, B, delta, *, bias=True):
     """
     n, m, B = _arg(n, "n"), _arg(m, "m"), _arg(B, "B")
     delta = _arg(delta, "delta", below_one=True)
+    bias = check_bool(bias, "bias")
     out = n * B**2 * np.sqrt(2.0 * np.log(8.0 * n**2 / delta) / m)
     if bias:
         out = out + truncation_bias(n, m, delta)
@@ -283,9 +282,20 @@ def theorem_width(lam, n, err0, gram_norm, delta, *, iters=100):
     B grows like exp(sqrt(2 log m)), so the iteration from m = 1 increases to the fixed point.
     Scalars only.
     """
+    for value, name in ((lam, "lam"), (n, "n"), (err0, "err0"), (gram_norm, "gram_norm"), (delta, "delta")):
+        as_host_real(value, name, scalar_only=True)
+    iters = check_int(iters, "iters")
     lam, n, gram_norm = float(_arg(lam, "lam")), float(_arg(n, "n")), float(_arg(gram_norm, "gram_norm"))
     err0 = float(_arg(err0, "err0"))
     delta = float(_arg(delta, "delta", below_one=True))
+    try:
+        return _theorem_width_iterate(lam, n, err0, gram_norm, delta, iters)
+    except (OverflowError, ZeroDivisionError):
+        raise FloatingPointError("theorem_width: the iteration left the float64 range for these arguments "
+                                 "(overflow or underflow); use arguments of moderate size") from None
+
+
+def _theorem_width_iterate(lam, n, err0, gram_norm, delta, iters):
     m = 1.0
     for _ in range(iters):
         B = truncation_bound(m, n, delta)

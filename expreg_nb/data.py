@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 
-from .backend import to_device, to_numpy
+from .backend import check_xp, to_device, to_numpy
 from .seeding import check_seed, make_rng
-from .validation import as_float_array, check_int, check_real
+from .validation import as_float_array, check_alloc, check_int, check_real
 
 LABEL_KINDS = ("uniform", "sign")
 
@@ -19,13 +19,15 @@ def _unit_rows(rng, n, d):
 
 def sphere(n, d, *, seed, xp=None):
     """``n`` points drawn uniformly on the unit sphere S^{d-1} (rows of an n x d array)."""
-    n, d = check_int(n, "n"), check_int(d, "d")
+    n, d, xp = check_int(n, "n"), check_int(d, "d"), check_xp(xp)
+    check_alloc(n=n, d=d)
     return to_device(_unit_rows(make_rng(seed, "data", "sphere"), n, d), xp)
 
 
 def ball(n, d, *, seed, xp=None):
     """``n`` points drawn uniformly in the closed unit ball of R^d."""
-    n, d = check_int(n, "n"), check_int(d, "d")
+    n, d, xp = check_int(n, "n"), check_int(d, "d"), check_xp(xp)
+    check_alloc(n=n, d=d)
     rng = make_rng(seed, "data", "ball")
     radii = rng.random(n) ** (1.0 / d)
     return to_device(_unit_rows(rng, n, d) * radii[:, None], xp)
@@ -33,13 +35,17 @@ def ball(n, d, *, seed, xp=None):
 
 def gaussian(n, d, *, seed, xp=None):
     """``n`` points with i.i.d. N(0, I_d) coordinates."""
-    n, d = check_int(n, "n"), check_int(d, "d")
+    n, d, xp = check_int(n, "n"), check_int(d, "d"), check_xp(xp)
+    check_alloc(n=n, d=d)
     return to_device(make_rng(seed, "data", "gaussian").standard_normal((n, d)), xp)
 
 
 def labels(n, *, seed, kind="uniform", xp=None):
     """Labels in [-1, 1]: ``"uniform"`` on [-1, 1] or ``"sign"`` (Rademacher +-1)."""
-    n = check_int(n, "n")
+    n, xp = check_int(n, "n"), check_xp(xp)
+    check_alloc(n=n)
+    if not isinstance(kind, str) or kind not in LABEL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(LABEL_KINDS)}, got {kind!r}")
     rng = make_rng(seed, "data", "labels", kind)
     if kind == "uniform":
         y = rng.uniform(-1.0, 1.0, n)

@@ -24,7 +24,8 @@ from . import exponential as ex
 from .backend import array_module, to_numpy
 from .chunks import neuron_slices
 from .training import DivergenceError, train
-from .validation import as_float_array, check_int, check_labels, check_network, check_real
+from .validation import (as_float_array, check_bool, check_int, check_int_sequence, check_labels,
+                         check_network, check_real)
 
 CRITERIA = ("diverge", "monotone")
 
@@ -76,6 +77,12 @@ def late_rate(loss, *, window=(1e-24, 1e-14)) -> float:
     float64 rounding) and returns ``exp(slope / 2)``: the loss is ||e||^2 / 2.
     """
     L = _host_vector(loss, "loss")
+    try:
+        pair = not isinstance(window, (str, bytes)) and len(window) == 2
+    except TypeError:
+        pair = False
+    if not pair:
+        raise TypeError(f"window must be a pair (low, high), got {window!r}")
     lo, hi = (check_real(v, "window", positive=True) for v in window)
     if not lo < hi:
         raise ValueError(f"window must be (low, high) with low < high, got {window!r}")
@@ -156,7 +163,7 @@ def step_size_threshold(X, y, *, m, seed, eta_lo, eta_hi, steps=300, iters=8,
     Returns ``(stable, unstable)`` after ``iters`` halvings of the log-bracket, so
     ``unstable / stable = (eta_hi / eta_lo) ** (2 ** -iters)``.
     """
-    if criterion not in CRITERIA:
+    if not isinstance(criterion, str) or criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     lo = check_real(eta_lo, "eta_lo", positive=True)
     hi = check_real(eta_hi, "eta_hi", positive=True)
@@ -164,7 +171,8 @@ def step_size_threshold(X, y, *, m, seed, eta_lo, eta_hi, steps=300, iters=8,
         raise ValueError(f"eta_lo must be < eta_hi, got {lo} and {hi}")
     iters = check_int(iters, "iters", minimum=0)
     kw = dict(m=check_int(m, "m"), steps=check_int(steps, "steps"), seed=seed, criterion=criterion,
-              normalized=normalized, coupled=coupled, chunk=chunk)
+              normalized=check_bool(normalized, "normalized"), coupled=check_bool(coupled, "coupled"),
+              chunk=chunk)
     if _unstable(X, y, eta=lo, **kw):
         raise ValueError(f"eta_lo={lo:.4g} is already unstable ({criterion}); choose a smaller eta_lo")
     if not _unstable(X, y, eta=hi, **kw):
@@ -202,13 +210,13 @@ def smallest_width(X, y, *, lam, eta, steps, widths, seeds=(0, 1, 2), tol=1e-6,
     lam = check_real(lam, "lam", positive=True)
     eta = check_real(eta, "eta", positive=True)
     steps = check_int(steps, "steps")
-    widths = sorted(check_int(int(w), "widths") for w in widths)
-    if not widths:
-        raise ValueError("widths must not be empty")
-    seeds = tuple(seeds)
-    if not seeds:
-        raise ValueError("seeds must not be empty")
+    widths = sorted(check_int_sequence(widths, "widths"))
+    seeds = tuple(check_int_sequence(seeds, "seeds", minimum=0))
+    tol = check_real(tol, "tol", positive=True)
+    record_every = check_int(record_every, "record_every")
+    coupled = check_bool(coupled, "coupled")
     X = as_float_array(X, "X", ndim=2)
+    y = check_labels(y, X)
     xp = array_module(X)
     tried, passed, init_failed = [], [], []
     for m in widths:
@@ -258,9 +266,10 @@ def movement_sweep(X, y, *, widths, eta, seeds=(0, 1), normalized=True, coupled=
     Raises :class:`ValueError` if some run does not reach ``tol`` in ``steps`` steps.
     """
     eta = check_real(eta, "eta", positive=True)
-    widths = [check_int(int(w), "widths") for w in widths]
-    if not widths or not seeds:
-        raise ValueError("widths and seeds must not be empty")
+    widths = check_int_sequence(widths, "widths")
+    seeds = check_int_sequence(seeds, "seeds", minimum=0)
+    normalized, coupled = check_bool(normalized, "normalized"), check_bool(coupled, "coupled")
+    steps, tol = check_int(steps, "steps"), check_real(tol, "tol", positive=True)
     rms, mx, st = [], [], []
     for m in widths:
         runs = []

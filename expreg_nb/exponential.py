@@ -16,19 +16,24 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .backend import array_module, get_xp
 from .chunks import neuron_slices
 from .seeding import check_seed, rademacher, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from .training import train as _train
 from .validation import (
+    LOG_MAX,
     as_float_array,
+    check_alloc,
     check_bool,
     check_int,
     check_labels,
     check_network,
     check_real,
     check_same_backend,
+    input_scale,
 )
 
 
@@ -42,15 +47,36 @@ def _scale(m: int, normalized: bool) -> float:
 
 
 
-def _finite_or_raise(value, what: str, W, X):
+def _finite_or_raise(value, what: str, W, X, stage: str = "sum"):
+    """``value`` if finite, else a FloatingPointError saying which step overflowed.
+
+    ``stage`` names what is formed from the finite exp(<w_r, x_i>) once they are:
+    ``"sum"`` (the weighted sum over neurons), ``"product"`` (the products
+    exp(<w_r, x_i>) exp(<w_r, x_j>) of the Gram matrix), ``"gradient"`` (products
+    with the residual).
+    """
     xp = array_module(value)
-    if not bool(xp.isfinite(value).all()):
-        zmax = max(float(xp.abs(X @ W[s].T).max()) for s in neuron_slices(W.shape[0], X.shape[0]))
-        raise FloatingPointError(
-            f"{what} is not finite: exp(<w_r, x_i>) overflowed float64 "
-            f"(max |<w_r, x_i>| = {zmax:.4g}, overflow above ~709)."
-        )
-    return value
+    if bool(xp.isfinite(value).all()):
+        return value
+    with np.errstate(over="ignore", invalid="ignore"):
+        zmax = max(float((X @ W[s].T).max()) for s in neuron_slices(W.shape[0], X.shape[0]))
+    if not math.isfinite(zmax):
+        cause = "the inner products <w_r, x_i> themselves overflowed"
+    elif zmax > LOG_MAX:
+        cause = f"exp(<w_r, x_i>) overflowed: max <w_r, x_i> = {zmax:.4g} > log(float64 max) = {LOG_MAX:.1f}"
+    elif stage == "product" and 2 * zmax > LOG_MAX:
+        cause = (f"every exp(<w_r, x_i>) is finite (max <w_r, x_i> = {zmax:.4g}) but the products "
+                 f"exp(<w_r, x_i> + <w_r, x_j>) overflowed (exponent up to {2 * zmax:.4g} > {LOG_MAX:.1f})")
+    elif stage == "gradient":
+        cause = (f"every exp(<w_r, x_i>) is finite (max <w_r, x_i> = {zmax:.4g}) but their products with "
+                 f"the residual u - y and the inputs overflowed")
+    else:
+        cause = (f"every exp(<w_r, x_i>) is finite (max <w_r, x_i> = {zmax:.4g} <= {LOG_MAX:.1f}) but their "
+                 f"sum over the m={W.shape[0]} neurons overflowed")
+    raise FloatingPointError(
+        f"{what} is not representable in float64: {cause}. The input scale is max |x_ik| = "
+        f"{input_scale(X):.4g}; rescale the inputs (smaller ||x_i||)."
+    )
 
 
 def _exp_features(W, X, sl):
@@ -68,7 +94,9 @@ def init_params(m, d, *, seed, coupled=False):
     F(W(0), x) = 0 for every x; ``m`` must then be even.
     """
     m, d = check_int(m, "m"), check_int(d, "d")
+    check_alloc(m=m, d=d)
     seed = check_seed(seed)
+    coupled = check_bool(coupled, "coupled")
     xp = get_xp()
     if not coupled:
         return standard_normal((m, d), seed, "exp-init", "W"), rademacher(m, seed, "exp-init", "a")
@@ -82,6 +110,7 @@ def init_params(m, d, *, seed, coupled=False):
 def forward(W, a, X, *, normalized=True, chunk=None):
     """Model outputs ``u`` (shape (n,)) for the rows of ``X``."""
     W, a, X = check_network(W, a, X)
+    normalized = check_bool(normalized, "normalized")
     xp = array_module(W)
     u = xp.zeros(X.shape[0])
     for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
@@ -91,9 +120,22 @@ def forward(W, a, X, *, normalized=True, chunk=None):
 
 def loss(W, a, X, y, *, normalized=True, chunk=None):
     """Quadratic loss L(W) = 0.5 * ||u - y||^2 (a float)."""
-    u = forward(W, a, X, normalized=normalized, chunk=chunk)
+    W, a, X = check_network(W, a, X)
     y = check_labels(y, X)
-    return 0.5 * float(((u - y) ** 2).sum())
+    u = forward(W, a, X, normalized=normalized, chunk=chunk)
+    return _loss_value(u, y)
+
+
+def _loss_value(u, y):
+    with np.errstate(over="ignore"):
+        value = 0.5 * float(((u - y) ** 2).sum())
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"the loss 0.5 ||u - y||^2 is not representable in float64: the outputs are finite "
+            f"(max |u_i - y_i| = {float(array_module(u).abs(u - y).max()):.4g}) but the sum of the squared "
+            f"residuals overflowed; rescale the inputs or the labels."
+        )
+    return value
 
 
 def _residual_and_grad(W, a, X, y, scale, chunk=None):
@@ -118,8 +160,9 @@ def grad(W, a, X, y, *, normalized=True, chunk=None):
     """
     W, a, X = check_network(W, a, X)
     y = check_labels(y, X)
+    normalized = check_bool(normalized, "normalized")
     _, g = _residual_and_grad(W, a, X, y, _scale(W.shape[0], normalized), chunk)
-    return _finite_or_raise(g, "the gradient", W, X)
+    return _finite_or_raise(g, "the gradient", W, X, "gradient")
 
 
 def gram(W, X, *, normalized=True, chunk=None):
@@ -134,6 +177,7 @@ def gram(W, X, *, normalized=True, chunk=None):
     check_same_backend(W=W, X=X)
     if X.shape[1] != W.shape[1]:
         raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
+    normalized = check_bool(normalized, "normalized")
     xp = array_module(W)
     n, m = X.shape[0], W.shape[0]
     K = xp.zeros((n, n))
@@ -143,27 +187,58 @@ def gram(W, X, *, normalized=True, chunk=None):
     K *= X @ X.T
     if normalized:
         K /= m
-    return _finite_or_raise(K, "the Gram matrix", W, X)
+    return _finite_or_raise(K, "the Gram matrix", W, X, "product")
 
 
 def _pair_geometry(X):
     """(xp, G, s): the module, the Gram matrix G = X X^T of the inputs and its diagonal s_i = ||x_i||^2."""
     X = as_float_array(X, "X", ndim=2)
     xp = array_module(X)
-    G = X @ X.T
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = X @ X.T
+    if not bool(xp.isfinite(G).all()):
+        raise FloatingPointError(
+            f"the inner products <x_i, x_j> are not representable in float64 (they overflowed); "
+            f"the input scale is max |x_ik| = {input_scale(X):.4g}: rescale the inputs (smaller ||x_i||)."
+        )
     return xp, G, xp.diagonal(G).copy()
 
 
+def _star_overflow(what, exponent, X):
+    return FloatingPointError(
+        f"{what} is not representable in float64: exp(||x_i + x_j||^2 / 2) overflowed "
+        f"(max ||x_i + x_j||^2 / 2 = {float(exponent.max()):.4g} > log(float64 max) = {LOG_MAX:.1f}); "
+        f"the input scale is max |x_ik| = {input_scale(X):.4g}: rescale the inputs (smaller ||x_i||)."
+    )
+
+
 def gram_star(X):
-    r"""The infinite-width Gram matrix H*_{ij} = <x_i, x_j> exp(||x_i + x_j||^2 / 2)."""
+    r"""The infinite-width Gram matrix H*_{ij} = <x_i, x_j> exp(||x_i + x_j||^2 / 2).
+
+    A matrix that float64 cannot hold raises :class:`FloatingPointError`.  (Log space
+    would not help: ||x_i + x_j||^2 / 2 <= max(2 ||x_i||^2, 2 ||x_j||^2), so an entry's
+    exp overflows only where a diagonal entry ||x_i||^2 exp(2 ||x_i||^2), with
+    ||x_i||^2 > 354, is itself beyond float64.)
+    """
     xp, G, s = _pair_geometry(X)
-    return G * xp.exp(0.5 * (s[:, None] + s[None, :]) + G)
+    E = 0.5 * (s[:, None] + s[None, :]) + G
+    with np.errstate(over="ignore", invalid="ignore"):
+        H = G * xp.exp(E)
+    if not bool(xp.isfinite(H).all()):
+        raise _star_overflow("H*", E, X)
+    return H
 
 
 def lambda_min_star(X) -> float:
     """lambda = lambda_min(H*), the constant of the convergence theorem."""
     H = gram_star(X)
-    return float(array_module(H).linalg.eigvalsh(H)[0])
+    try:
+        lam = float(array_module(H).linalg.eigvalsh(H)[0])
+    except np.linalg.LinAlgError as exc:  # pragma: no cover - finite symmetric input
+        raise FloatingPointError(f"lambda_min(H*) could not be computed ({exc}); rescale the inputs") from None
+    if not math.isfinite(lam):
+        raise FloatingPointError("lambda_min(H*) is not representable in float64; rescale the inputs")
+    return lam
 
 
 def gram_star_variance(X):
@@ -176,7 +251,11 @@ def gram_star_variance(X):
     """
     xp, G, s = _pair_geometry(X)
     S = s[:, None] + s[None, :] + 2.0 * G
-    return G**2 * (xp.exp(2.0 * S) - xp.exp(S))
+    with np.errstate(over="ignore", invalid="ignore"):
+        V = G**2 * (xp.exp(2.0 * S) - xp.exp(S))
+    if not bool(xp.isfinite(V).all()):
+        raise _star_overflow("the variance of H(W(0))", S, X)
+    return V
 
 
 def lambda_star_lower_bound(X) -> float:
@@ -192,7 +271,16 @@ def lambda_star_lower_bound(X) -> float:
     K = xp.exp(G - 0.5 * (s[:, None] + s[None, :]))
     lam_K = float(xp.linalg.eigvalsh(K)[0])
     lam_G = float(xp.linalg.eigvalsh(G)[0])
-    return max(0.0, float(xp.exp(2.0 * s).min()) * max(float(s.min()) * lam_K, lam_G))
+    inner, s_min = max(float(s.min()) * lam_K, lam_G), float(s.min())
+    if inner <= 0:
+        return 0.0
+    if 2.0 * s_min + math.log(inner) > LOG_MAX:
+        raise FloatingPointError(
+            f"the lower bound exp(2 min_i ||x_i||^2) * {inner:.4g} is not representable in float64 "
+            f"(min_i ||x_i||^2 = {s_min:.4g}); rescale the inputs (smaller ||x_i||)."
+        )
+    with np.errstate(over="ignore"):
+        return max(0.0, float(xp.exp(2.0 * s).min()) * inner)
 
 
 # --------------------------------------------------------------------------- the model
@@ -232,6 +320,8 @@ def model(*, normalized=True, coupled=False, chunk=None):
     """
     normalized = check_bool(normalized, "normalized")
     coupled = check_bool(coupled, "coupled")
+    if chunk is not None:
+        check_int(chunk, "chunk")
 
     def s(p):
         return _scale(p["W"].shape[0], normalized)
@@ -294,7 +384,14 @@ def truncation_level(W, X, *, chunk=None) -> float:
     check_same_backend(W=W, X=X)
     if X.shape[1] != W.shape[1]:
         raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
-    zmax = max(float(array_module(W).abs(X @ W[sl].T).max()) for sl in neuron_slices(W.shape[0], X.shape[0], chunk))
+    with np.errstate(over="ignore", invalid="ignore"):
+        zmax = max(float(array_module(W).abs(X @ W[sl].T).max()) for sl in neuron_slices(W.shape[0], X.shape[0], chunk))
+    if not zmax <= LOG_MAX:
+        raise FloatingPointError(
+            f"the truncation level exp(max |<w_r, x_i>|) is not representable in float64: max |<w_r, x_i>| = "
+            f"{zmax:.4g} > log(float64 max) = {LOG_MAX:.1f}; the input scale is max |x_ik| = "
+            f"{input_scale(X):.4g}: rescale the inputs (smaller ||x_i||)."
+        )
     return math.exp(zmax)
 
 
@@ -314,6 +411,7 @@ def gram_ascent_perturbation(W0, X, R, *, iters=5, normalized=True, chunk=None):
         raise ValueError(f"X has d={X.shape[1]} columns but W0 has d={W0.shape[1]}; they must match")
     R = check_real(R, "R", nonnegative=True)
     iters = check_int(iters, "iters", minimum=1)
+    normalized = check_bool(normalized, "normalized")
     xp = array_module(W0)
     G = X @ X.T
     H0 = gram(W0, X, normalized=normalized, chunk=chunk)
@@ -325,6 +423,7 @@ def gram_ascent_perturbation(W0, X, R, *, iters=5, normalized=True, chunk=None):
         for sl in neuron_slices(W0.shape[0], X.shape[0], chunk):
             VE = _exp_features(W0, X, sl) * v[:, None]       # n x c: v_i E_ri
             g[sl] = (VE * (G @ VE)).T @ X                     # c x d
+        _finite_or_raise(g, "the ascent direction", W0, X, "product")
         norms = (g**2).sum(axis=1, keepdims=True) ** 0.5
         direction = xp.where(norms > 0, g / xp.where(norms > 0, norms, 1.0), 0.0)
         W = W0 + (sign * R) * direction

@@ -96,7 +96,7 @@ def memorization(ns=(100, 200, 400, 800), d=12, delta=0.5):
     ns = np.asarray(ns)
     neurons = []
     for n in ns:
-        X = th.separated_points(int(n), d, delta, seed=1)
+        X = data.separated_points(int(n), d, delta, seed=1)
         y = make_rng(int(n), "part3", "size-n").integers(0, 2, n)
         net = th.build_memorizer(X, y, seed=0, delta=delta)
         if not np.array_equal(to_numpy(net.predict(X)), y):

@@ -26,6 +26,9 @@ chunks of neurons (:func:`expreg_nb.chunks.neuron_slices`).
 from __future__ import annotations
 
 import math
+
+import numpy as np
+
 from .backend import array_module
 from .chunks import neuron_slices
 from .seeding import check_seed, standard_normal
@@ -33,14 +36,39 @@ from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every
 from .training import train as _train
 from .validation import (
     as_float_array,
+    check_alloc,
     check_int,
     check_labels,
     check_network,
     check_real,
     check_same_backend,
+    input_scale,
 )
 
 # --------------------------------------------------------------------------- checks
+def _finite_or_raise(value, what: str, W, X, stage: str = "sum"):
+    """``value`` if finite, else a FloatingPointError saying which step overflowed (``stage``:
+    ``"sum"`` the weighted sum over neurons, ``"product"`` the Gram products, ``"gradient"``)."""
+    xp = array_module(value)
+    if bool(xp.isfinite(value).all()):
+        return value
+    with np.errstate(over="ignore", invalid="ignore"):
+        zmax = max(float(xp.abs(_preact(W, X, sl)).max()) for sl in neuron_slices(W.shape[0], X.shape[0]))
+    if not math.isfinite(zmax):
+        cause = "the pre-activations <w_r, x_i>/sqrt(d) themselves overflowed"
+    elif stage == "product":
+        cause = (f"the pre-activations are finite (max |<w_r, x_i>|/sqrt(d) = {zmax:.4g}) but the products "
+                 f"relu(z_ir) relu(z_jr) or <x_i, x_j> a_r^2 overflowed")
+    elif stage == "gradient":
+        cause = (f"the outputs are finite (max |<w_r, x_i>|/sqrt(d) = {zmax:.4g}) but their products with "
+                 f"the residual u - y and the inputs overflowed")
+    else:
+        cause = (f"the pre-activations are finite (max |<w_r, x_i>|/sqrt(d) = {zmax:.4g}) but the weighted sum "
+                 f"sum_r a_r relu(z_ir) over the m={W.shape[0]} neurons overflowed")
+    raise FloatingPointError(
+        f"{what} is not representable in float64: {cause}. The input scale is max |x_ik| = "
+        f"{input_scale(X):.4g}; rescale the inputs (or the weights)."
+    )
 
 
 
@@ -115,6 +143,7 @@ def _jvp(W, a, X, tangents, chunk=None):
 def init_params(m, d, *, seed):
     """Initial weights ``(W, a)`` on the active backend: W_rk ~ N(0, 1), a_r ~ N(0, 1), i.i.d."""
     m, d = check_int(m, "m"), check_int(d, "d")
+    check_alloc(m=m, d=d)
     seed = check_seed(seed)
     return standard_normal((m, d), seed, "relu2-init", "W"), standard_normal(m, seed, "relu2-init", "a")
 
@@ -124,16 +153,25 @@ def forward(W, a, X, *, chunk=None):
     W, a, X = check_network(W, a, X)
     xp = array_module(W)
     u = xp.zeros(X.shape[0])
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
-        u += xp.maximum(_preact(W, X, sl), 0.0) @ a[sl]
-    return u * (1.0 / math.sqrt(W.shape[0]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
+            u += xp.maximum(_preact(W, X, sl), 0.0) @ a[sl]
+    return _finite_or_raise(u * (1.0 / math.sqrt(W.shape[0])), "the model output", W, X)
 
 
 def loss(W, a, X, y, *, chunk=None):
     """Quadratic loss L(W, a) = 0.5 * ||u - y||^2 (a float)."""
-    u = forward(W, a, X, chunk=chunk)
+    W, a, X = check_network(W, a, X)
     y = check_labels(y, X)
-    return 0.5 * float(((u - y) ** 2).sum())
+    u = forward(W, a, X, chunk=chunk)
+    with np.errstate(over="ignore"):
+        value = 0.5 * float(((u - y) ** 2).sum())
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            "the loss 0.5 ||u - y||^2 is not representable in float64: the outputs are finite but the sum "
+            "of the squared residuals overflowed; rescale the inputs or the labels."
+        )
+    return value
 
 
 def grads(W, a, X, y, *, chunk=None):
@@ -145,8 +183,10 @@ def grads(W, a, X, y, *, chunk=None):
     """
     W, a, X = check_network(W, a, X)
     y = check_labels(y, X)
-    _, g = _residual_and_grads(W, a, X, y, chunk)
-    return g["W"], g["a"]
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, g = _residual_and_grads(W, a, X, y, chunk)
+    return (_finite_or_raise(g["W"], "the gradient in W", W, X, "gradient"),
+            _finite_or_raise(g["a"], "the gradient in a", W, X, "gradient"))
 
 
 def gram_layers(W, a, X, *, chunk=None):
@@ -160,15 +200,17 @@ def gram_layers(W, a, X, *, chunk=None):
     n, m = X.shape[0], W.shape[0]
     K1 = xp.zeros((n, n))
     K2 = xp.zeros((n, n))
-    for sl in neuron_slices(m, n, chunk):
-        Z = _preact(W, X, sl)
-        D = (Z > 0).astype(Z.dtype)
-        A = xp.maximum(Z, 0.0)
-        K1 += (D * (a[sl] ** 2)[None, :]) @ D.T
-        K2 += A @ A.T
-    H1 = K1 * (X @ X.T) * (1.0 / (X.shape[1] * m))
-    H2 = K2 * (1.0 / m)
-    return H1, H2
+    with np.errstate(over="ignore", invalid="ignore"):
+        for sl in neuron_slices(m, n, chunk):
+            Z = _preact(W, X, sl)
+            D = (Z > 0).astype(Z.dtype)
+            A = xp.maximum(Z, 0.0)
+            K1 += (D * (a[sl] ** 2)[None, :]) @ D.T
+            K2 += A @ A.T
+        H1 = K1 * (X @ X.T) * (1.0 / (X.shape[1] * m))
+        H2 = K2 * (1.0 / m)
+    return (_finite_or_raise(H1, "the Gram matrix H1", W, X, "product"),
+            _finite_or_raise(H2, "the Gram matrix H2", W, X, "product"))
 
 
 def combined_kernel(W, a, X, eta_w, eta_a, *, chunk=None):
@@ -183,7 +225,10 @@ def arccos_kernels(rho):
 
     k0 = (pi - theta)/(2 pi),  k1 = (sin theta + (pi - theta) cos theta)/(2 pi),  theta = arccos rho.
     """
+    rho = as_float_array(rho, "rho", nonempty=False)
     xp = array_module(rho)
+    if rho.size and float(xp.abs(rho).max()) > 1.0 + 1e-9:
+        raise ValueError(f"rho must lie in [-1, 1] (a correlation), got max |rho| = {float(xp.abs(rho).max()):.6g}")
     rho = xp.clip(rho, -1.0, 1.0)
     theta = xp.arccos(rho)
     k0 = (math.pi - theta) / (2 * math.pi)
@@ -200,12 +245,24 @@ def gram_infinite(X):
     """
     X = as_float_array(X, "X", ndim=2)
     xp = array_module(X)
-    G = X @ X.T
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = X @ X.T
+    if not bool(xp.isfinite(G).all()):
+        raise FloatingPointError(f"the inner products <x_i, x_j> are not representable in float64 (they "
+                                 f"overflowed); the input scale is max |x_ik| = {input_scale(X):.4g}: rescale "
+                                 f"the inputs")
     norms = xp.sqrt(xp.diagonal(G).copy())
-    if X.shape[0] and not bool((norms > 0).all()):
+    rowmax = xp.abs(X).max(axis=1)
+    if X.shape[0] and not bool((rowmax > 0).all()):
         raise ValueError("X must have nonzero rows: the angle to a zero vector is undefined")
-    N = norms[:, None] * norms[None, :]
-    rho = G / N
+    if bool((norms > 1e-150).all()):
+        N = norms[:, None] * norms[None, :]
+        rho = G / N
+    else:  # tiny rows, ||x_i||^2 underflows: angles from rows rescaled by their largest entry
+        Xs = X / rowmax[:, None]
+        ns = xp.sqrt((Xs * Xs).sum(axis=1))
+        rho = (Xs @ Xs.T) / (ns[:, None] * ns[None, :])
+        N = (rowmax * ns)[:, None] * (rowmax * ns)[None, :]
     xp.fill_diagonal(rho, 1.0)
     k0, k1 = arccos_kernels(rho)
     d = X.shape[1]
@@ -219,13 +276,27 @@ def step_sizes(W, a, X, *, ratio, c=1.0, chunk=None):
     Gradient descent on a quadratic with curvature lambda_max is stable for
     rate * lambda_max < 2, so ``c`` in (0, 2) is a step size in units of that limit.
     """
-    ratio = check_real(ratio, "ratio", nonnegative=True) if ratio != math.inf else math.inf
+    is_inf = isinstance(ratio, (float, np.floating)) and ratio == math.inf
+    ratio = math.inf if is_inf else check_real(ratio, "ratio", nonnegative=True)
     c = check_real(c, "c", positive=True)
     H1, H2 = gram_layers(W, a, X, chunk=chunk)
     xp = array_module(H1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        K = H2 if ratio == math.inf else H1 + ratio * H2
+    lam = float(xp.linalg.eigvalsh(_finite_or_raise(K, "the kernel H1 + ratio H2", W, X, "product"))[-1])
+    if not lam > 0:
+        raise ValueError(
+            "the kernel of the trained layers is zero at (W, a) on X (no neuron is active on any x_i, "
+            "or the output weights a are 0): no step size gives lambda_max = c"
+        )
+    if not math.isfinite(c / lam):
+        raise ValueError(f"the kernel of the trained layers is nearly zero at (W, a) on X (lambda_max = {lam:.3g}): "
+                         f"the step size c / lambda_max is beyond float64")
     if ratio == math.inf:
-        return 0.0, c / float(xp.linalg.eigvalsh(H2)[-1])
-    eta_w = c / float(xp.linalg.eigvalsh(H1 + ratio * H2)[-1])
+        return 0.0, c / lam
+    eta_w = c / lam
+    if not math.isfinite(ratio * eta_w):
+        raise ValueError(f"eta_a = ratio * eta_w = {ratio:.3g} * {eta_w:.3g} is beyond float64; use a smaller ratio")
     return eta_w, ratio * eta_w
 
 
@@ -240,8 +311,12 @@ def flipped_fraction(W, W0, X, *, chunk=None) -> float:
     if X.shape[1] != W.shape[1]:
         raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
     flips = 0
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
-        flips += int(((X @ W[sl].T > 0) != (X @ W0[sl].T > 0)).sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
+            Z, Z0 = X @ W[sl].T, X @ W0[sl].T
+            _finite_or_raise(Z, "the pre-activations of W", W, X)
+            _finite_or_raise(Z0, "the pre-activations of W0", W0, X)
+            flips += int(((Z > 0) != (Z0 > 0)).sum())
     return flips / (X.shape[0] * W.shape[0])
 
 
@@ -252,6 +327,8 @@ def _check_params(params, X):
 
 def model(*, chunk=None):
     """Part II's network as a :class:`~expreg_nb.training.Model` (blocks ``W`` and ``a``, both trainable)."""
+    if chunk is not None:
+        check_int(chunk, "chunk")
 
     def init(m, d, seed):
         W, a = init_params(m, d, seed=seed)

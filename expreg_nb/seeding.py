@@ -8,19 +8,37 @@ data never shifts the initial weights.
 """
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
 
 from .backend import to_device
+from .validation import check_alloc
 
 
 def check_seed(seed, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{name} must be a non-negative int, got {type(seed).__name__}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be a non-negative int, got {type(seed).__name__} {seed!r}")
     if seed < 0:
         raise ValueError(f"{name} must be a non-negative int, got {seed}")
     return int(seed)
+
+
+def _stream_key(part, i: int) -> int:
+    """One part of a stream name: a string (hashed) or a non-negative int (not a float: 1.5 is not 1)."""
+    if isinstance(part, str):
+        return zlib.crc32(part.encode())
+    return check_seed(part, f"stream part {i} (a str or a non-negative int)")
+
+
+def _check_shape(shape, name: str):
+    parts = shape if isinstance(shape, tuple) else (shape,)
+    for p in parts:
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)) or p < 0:
+            raise TypeError(f"{name} must be a non-negative int or a tuple of them, got {shape!r}")
+    check_alloc(**{name: math.prod(int(p) for p in parts)})
+    return shape
 
 
 def make_rng(seed, *stream: str | int) -> np.random.Generator:
@@ -30,16 +48,18 @@ def make_rng(seed, *stream: str | int) -> np.random.Generator:
     each is reproducible.
     """
     seed = check_seed(seed)
-    key = tuple(zlib.crc32(s.encode()) if isinstance(s, str) else int(s) for s in stream)
+    key = tuple(_stream_key(s, i) for i, s in enumerate(stream))
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
 
 
 def standard_normal(shape, seed, *stream: str | int, xp=None):
     """Standard normal draws of ``shape`` from :func:`make_rng`, on the active backend."""
+    shape = _check_shape(shape, "shape")
     return to_device(make_rng(seed, *stream).standard_normal(shape), xp)
 
 
 def rademacher(size, seed, *stream: str | int, xp=None):
     """Independent uniform signs in {-1, +1} (float64), on the active backend."""
+    size = _check_shape(size, "size")
     signs = make_rng(seed, *stream).integers(0, 2, size=size) * 2.0 - 1.0
     return to_device(signs, xp)

@@ -139,7 +139,7 @@ def _stack(values):
 def _check_rates_map(rates, params):
     if not isinstance(rates, Mapping):
         raise TypeError(f"rates must be a mapping from parameter block to step size, got {type(rates).__name__}")
-    rates = {k: check_real(v, f"rate for {k!r}", nonnegative=True) for k, v in rates.items()}
+    rates = {k: check_real(v, f"rates[{k!r}]", nonnegative=True) for k, v in rates.items()}
     unknown = set(rates) - set(params)
     if unknown:
         raise ValueError(f"rates name unknown parameter blocks {sorted(unknown)}; have {sorted(params)}")
@@ -199,10 +199,13 @@ def gradient_descent(
         tol = check_real(tol, "tol", positive=True)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
+    if monitors is not None and not isinstance(monitors, Mapping):
+        raise TypeError(f"monitors must be a mapping from name to function, got {type(monitors).__name__}")
     monitors = dict(monitors or {})
     for k, fn in monitors.items():
         if not callable(fn):
-            raise TypeError(f"monitor {k!r} must be callable, got {type(fn).__name__}")
+            raise TypeError(f"monitor {k!r} must be callable, got {type(fn).__name__} "
+                            f"(monitors maps names to functions of the parameters)")
 
     params = dict(params)
     losses: list[float] = []
@@ -224,7 +227,11 @@ def gradient_descent(
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             for t in range(steps + 1):
-                residual, grads = objective(params)
+                out = objective(params)
+                if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], Mapping)):
+                    raise TypeError(f"objective must return a pair (residual, {{block: gradient}}), "
+                                    f"got {type(out).__name__}")
+                residual, grads = out
                 loss = 0.5 * float((residual * residual).sum())
                 if not math.isfinite(loss):
                     names = rate_names or {}

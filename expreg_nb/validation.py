@@ -6,51 +6,138 @@ names the argument and what was expected.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from .backend import array_module, is_cupy_array
+from .backend import array_kind, array_module, is_device_array
+
+#: log of the largest float64: exp(z) overflows for z above it.
+LOG_MAX = math.log(np.finfo(np.float64).max)
 
 
-def as_float_array(x, name: str, *, ndim: int | None = None, finite: bool = True):
+def _real_dtype_or_raise(arr, name):
+    dt = arr.dtype
+    if dt == bool or dt.kind not in "fiu":
+        what = {"b": "booleans", "c": "complex numbers", "O": "Python objects (a ragged or mixed sequence?)",
+                "U": "strings", "S": "bytes", "M": "datetimes", "m": "timedeltas"}.get(dt.kind, f"dtype {dt}")
+        raise TypeError(f"{name} must hold real numbers, got {what} (dtype {dt})")
+
+
+def as_float_array(x, name: str, *, ndim: int | None = None, finite: bool = True, nonempty: bool = True):
     """``x`` as a float64 array of the same backend, checked.
 
-    Accepts NumPy and CuPy arrays and (for NumPy) nested sequences of numbers.
+    Accepts NumPy and device (CuPy) arrays and, on the host, nested sequences of
+    numbers.  Rejects booleans, complex numbers, strings and objects
+    (:class:`TypeError`), the wrong number of dimensions, NaN/inf and (unless
+    ``nonempty=False``) a zero size along any axis (:class:`ValueError`).
     """
-    if is_cupy_array(x):
+    if is_device_array(x):
         xp = array_module(x)
         arr = x
     else:
         xp = np
-        if isinstance(x, (str, bytes)) or x is None:
+        if isinstance(x, (str, bytes, dict, set, frozenset, bool, np.bool_)) or x is None or callable(x):
             raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__}")
         try:
             arr = np.asarray(x)
-        except Exception as exc:  # ragged lists and the like
-            raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        except Exception as exc:  # ragged lists, device arrays inside lists, and the like
+            raise TypeError(f"{name} must be an array of real numbers ({type(exc).__name__}: {exc})") from None
+    _real_dtype_or_raise(arr, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {tuple(arr.shape)}")
+    if nonempty and arr.ndim and 0 in tuple(arr.shape):
+        raise ValueError(f"{name} must not be empty, got shape {tuple(arr.shape)} (every size must be >= 1)")
     arr = arr.astype(xp.float64, copy=False)
     if finite and arr.size and not bool(xp.isfinite(arr).all()):
         raise ValueError(f"{name} must be finite (it contains NaN or inf)")
     return arr
 
 
+def as_host_real(value, name: str, *, scalar_only: bool = False):
+    """A host real number (returned as ``float``) or array of them (float64 ``numpy.ndarray``), checked.
+
+    For host-side formulas (:mod:`expreg_nb.bounds`): rejects bools (Python and
+    NumPy, also as arrays), complex numbers, strings, ``None``, objects and device
+    arrays (:class:`TypeError`) and NaN/inf (:class:`ValueError`).
+    """
+    if is_device_array(value):
+        raise TypeError(f"{name} must be a host number or NumPy array, got a device array "
+                        f"(use expreg_nb.to_numpy)")
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}")
+    scalar = isinstance(value, numbers.Real)
+    if not scalar and scalar_only:
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}") from None
+    _real_dtype_or_raise(arr, name)
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(arr) if scalar else arr
+
+
+def check_finite_result(value, what: str, hint: str = "rescale the inputs"):
+    """``value`` (array or float) if every entry is finite; else a :class:`FloatingPointError` naming ``what``.
+
+    A result that float64 cannot represent is an error, never returned as inf/NaN.
+    """
+    if isinstance(value, numbers.Real):
+        ok = math.isfinite(value)
+    else:
+        xp = array_module(value)
+        ok = bool(xp.isfinite(value).all())
+    if not ok:
+        raise FloatingPointError(f"{what} is not representable in float64 (it overflowed); {hint}")
+    return value
+
+
+def input_scale(X) -> float:
+    """max |x_ik|, the scale of the inputs quoted in overflow messages."""
+    return float(array_module(X).abs(X).max()) if X.size else 0.0
+
+
 def check_int(value, name: str, *, minimum: int | None = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    """``value`` as an ``int`` (Python or NumPy integer; not a bool, not a float such as 2.0 or 2.7)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 
+def check_int_sequence(values, name: str, *, minimum: int | None = 1, nonempty: bool = True) -> list[int]:
+    """A non-empty sequence of ints (each checked by :func:`check_int`), as a list."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of ints, got {type(values).__name__}")
+    if is_device_array(values):
+        raise TypeError(f"{name} must be a host sequence of ints (use expreg_nb.to_numpy)")
+    out = [check_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(values)]
+    if nonempty and not out:
+        raise ValueError(f"{name} must not be empty")
+    return out
+
+
+#: More entries than this cannot be allocated on any machine this book runs on (8 TiB of float64).
+MAX_ENTRIES = 2**40
+
+
+def check_alloc(**sizes) -> None:
+    """The product of the named sizes (e.g. ``m=..., d=...``) must be an allocatable number of entries."""
+    total = 1
+    for v in sizes.values():
+        total *= int(v)
+    if total > MAX_ENTRIES:
+        detail = " x ".join(f"{k}={v}" for k, v in sizes.items())
+        raise ValueError(f"{detail} = {total:.3g} entries is too large to allocate (limit {MAX_ENTRIES:.3g})")
+
+
 def check_real(value, name: str, *, positive: bool = False, nonnegative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
     if not np.isfinite(value):
@@ -63,9 +150,9 @@ def check_real(value, name: str, *, positive: bool = False, nonnegative: bool = 
 
 
 def check_same_backend(**arrays) -> None:
-    kinds = {k: is_cupy_array(v) for k, v in arrays.items()}
+    kinds = {k: array_kind(v) for k, v in arrays.items()}
     if len(set(kinds.values())) > 1:
-        detail = ", ".join(f"{k}: {'cupy' if c else 'numpy'}" for k, c in kinds.items())
+        detail = ", ".join(f"{k}: {c}" for k, c in kinds.items())
         raise TypeError(f"arrays must all live on one backend ({detail}); use expreg_nb.to_device")
 
 
@@ -92,6 +179,8 @@ def check_network(W, a, X):
 
 def check_labels(y, X):
     """Validate labels ``y`` (n,) against data ``X`` (n, d); return a float array."""
+    if not hasattr(X, "shape"):
+        X = as_float_array(X, "X", ndim=2)
     y = as_float_array(y, "y", ndim=1)
     check_same_backend(X=X, y=y)
     check_rows("X", X, "y", y)

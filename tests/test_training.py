@@ -61,7 +61,7 @@ def test_bad_arguments():
     obj = _linear_problem(np.eye(2), np.zeros(2))
     with pytest.raises(ValueError, match="steps must be >= 0"):
         gradient_descent({"x": np.ones(2)}, obj, {"x": 0.1}, -1)
-    with pytest.raises(ValueError, match="rate for 'x' must be >= 0"):
+    with pytest.raises(ValueError, match=r"rates\['x'\] must be >= 0"):
         gradient_descent({"x": np.ones(2)}, obj, {"x": -0.1}, 1)
     with pytest.raises(ValueError, match="unknown parameter blocks"):
         gradient_descent({"x": np.ones(2)}, obj, {"y": 0.1}, 1)
