@@ -147,6 +147,18 @@ def array_module(*arrays):
     return np
 
 
+def sparse_module(xp):
+    """The sparse-matrix module that goes with array module ``xp``: :mod:`scipy.sparse` for NumPy,
+    :mod:`cupyx.scipy.sparse` for CuPy, and the strict module's stand-in in tests."""
+    if xp is np:
+        import scipy.sparse
+
+        return scipy.sparse
+    if xp.__name__ == STRICT_MODULE:
+        return xp.sparse
+    return importlib.import_module("cupyx.scipy.sparse")
+
+
 def to_numpy(x):
     """A NumPy copy/view of ``x`` (device arrays are copied to the host with ``.get()``)."""
     if is_device_array(x):

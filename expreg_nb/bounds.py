@@ -163,11 +163,25 @@ def chernoff_width_biased(lam, B, gram_norm, n, delta, *, level=0.75):
     eps as in :func:`chernoff_lambda_min`), so a bisection in log m finds it; the answer lies
     above :func:`chernoff_width`, where eps = 1/4 but lam - b < lam.  Scalars only.
     """
+    for value, name in ((lam, "lam"), (B, "B"), (gram_norm, "gram_norm"), (n, "n"), (delta, "delta"),
+                        (level, "level")):
+        as_host_real(value, name, scalar_only=True)
     lam, B, gram_norm = float(_arg(lam, "lam")), float(_arg(B, "B")), float(_arg(gram_norm, "gram_norm"))
     n, delta = float(_arg(n, "n")), float(_arg(delta, "delta", below_one=True))
     level = float(_arg(level, "level", below_one=True))
+    try:
+        return _chernoff_width_biased_search(lam, B, gram_norm, n, delta, level)
+    except (OverflowError, ValueError) as exc:
+        if isinstance(exc, ValueError) and "finite" not in str(exc):
+            raise
+        raise FloatingPointError("chernoff_width_biased: the width left the float64 range for these "
+                                 "arguments; use arguments of moderate size") from None
 
+
+def _chernoff_width_biased_search(lam, B, gram_norm, n, delta, level):
     def ok(m):
+        if not math.isfinite(m):
+            raise OverflowError
         return chernoff_lambda_min(lam, m, B, gram_norm, n, delta) >= level * lam
 
     lo = hi = max(1.0, chernoff_width(lam, B, gram_norm, n, delta) * (1 - level) / 0.25)

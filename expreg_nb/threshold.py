@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import data
-from .backend import array_module, is_cupy_array, to_device, to_numpy
+from .backend import array_module, is_cupy_array, sparse_module, to_device, to_numpy
 from .seeding import check_seed, make_rng
 from .validation import as_float_array, check_int, check_real
 
@@ -184,14 +184,13 @@ class SparseLayer(_LayerSize):
             keep = w.ravel() != 0
             bound = int(np.abs(w).sum(axis=1).max(initial=0) + np.abs(b).max(initial=0))
             if xp is np:
-                import scipy.sparse as sps
-
+                sps = sparse_module(xp)
                 dtype = np.int16 if bound < 2**15 else np.int32 if bound < 2**31 else np.int64
                 S = sps.csr_matrix((w.ravel()[keep].astype(dtype),
                                     (rows[keep], idx.ravel()[keep])), shape=(self.width, n_in))
                 cache[key] = (S, -b.astype(dtype)[:, None])
             else:  # cuSPARSE multiplies floats: exact for integers below 2^24 (float32)
-                import cupyx.scipy.sparse as cps
+                cps = sparse_module(xp)
 
                 dtype = np.float32 if bound < 2**24 else np.float64
                 S = cps.csr_matrix((xp.asarray(w.ravel()[keep].astype(dtype)),

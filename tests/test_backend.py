@@ -145,3 +145,18 @@ def test_same_seed_same_numbers_on_both_backends(monkeypatch):
     assert backend.is_cupy_array(W_cp)
     np.testing.assert_array_equal(backend.to_numpy(W_cp), W_np)
     np.testing.assert_array_equal(backend.to_numpy(a_cp), a_np)
+
+
+def test_sparse_module_follows_the_array_module(monkeypatch):
+    import scipy.sparse
+
+    from expreg_nb.testing import strict
+
+    assert backend.sparse_module(np) is scipy.sparse
+    S = backend.sparse_module(strict).csr_matrix(
+        (strict.asarray([1.0, 2.0]), (strict.asarray([0, 1]), strict.asarray([1, 0]))), shape=(2, 2))
+    out = S @ strict.asarray([[3.0], [4.0]])
+    # rules out: a sparse product that returns host arrays or accepts them silently
+    assert isinstance(out, strict.ndarray) and out.get().ravel().tolist() == [4.0, 6.0]
+    with pytest.raises(TypeError):
+        S @ np.ones((2, 1))

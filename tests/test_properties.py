@@ -248,9 +248,14 @@ SPECS = [
 
 # ------------------------------------------------------------------ bounds: every function, every argument
 _BOUND_KINDS = {"delta": "prob", "R": "real_nonneg", "err_norm": "real_nonneg", "err0": "real_nonneg",
-                "bias": "flag", "iters": "int_pos"}
+                "bias": "flag", "iters": "int_pos", "level": "prob"}
 _BOUND_VALUES = {"m": 100.0, "n": 10.0, "delta": 0.1, "B": 2.0, "R": 0.05, "lam": 0.5, "gram_norm": 3.0,
-                 "B1": 2.5, "err_norm": 1.0, "err0": 1.0, "eta": 0.01, "bias": True, "iters": 100}
+                 "B1": 2.5, "err_norm": 1.0, "err0": 1.0, "eta": 0.01, "bias": True, "iters": 100,
+                 "level": 0.75}
+
+
+#: Bounds defined by a search (bisection, fixed point): scalars only.
+SCALAR_ONLY_BOUNDS = (bounds.theorem_width, bounds.chernoff_width_biased)
 
 
 def _bound_spec(fn):
@@ -260,7 +265,7 @@ def _bound_spec(fn):
     kinds = {q: _BOUND_KINDS.get(q, "real_pos") for q in params}
     if fn is bounds.gram_perturbation:  # R <= R_MAX there
         kinds["R"] = "radius"
-    if fn is bounds.theorem_width:  # scalars only
+    if fn in SCALAR_ONLY_BOUNDS:
         kinds = {q: ("scalar_" + k if k in ("real_pos", "real_nonneg", "prob") else k) for q, k in kinds.items()}
     return Spec(f"bounds.{fn.__name__}", fn, lambda p, params=params: {q: _BOUND_VALUES[q] for q in params}, kinds)
 
@@ -593,7 +598,7 @@ def test_bounds_valid(m, n, delta, B, R, lam, g, err, eta):
     import inspect
 
     for fn in BOUND_FUNCTIONS:
-        if fn is bounds.theorem_width:
+        if fn in SCALAR_ONLY_BOUNDS:
             continue
         kw = {q: vals[q] for q in inspect.signature(fn).parameters if q in vals}
         try:
@@ -660,7 +665,7 @@ def test_bounds_overflow_is_an_error_never_inf(fn, big):
 
     kw = {q: v for q, v in _BOUND_VALUES.items() if q in inspect.signature(fn).parameters}
     for q in kw:
-        if q in ("delta", "R", "bias", "iters"):
+        if q in ("delta", "R", "bias", "iters", "level"):
             continue
         trial = dict(kw, **{q: big})
         try:

@@ -334,3 +334,31 @@ def __getattr__(name):
     if callable(attr):
         return _wrap_function(attr)
     return attr
+
+
+# --------------------------------------------------------------------------- sparse
+class _CSR:
+    """``cupyx.scipy.sparse.csr_matrix`` on strict arrays (SciPy does the arithmetic).
+
+    Built from ``(data, (row, col))`` device arrays; ``S @ x`` takes and returns a
+    device array, and a host operand raises as mixing does elsewhere.
+    """
+
+    def __init__(self, arg, shape=None, dtype=None):
+        import scipy.sparse as sps
+
+        data, (row, col) = arg
+        for part in (data, row, col):
+            if not isinstance(part, ndarray):
+                raise _mixed(part)
+        self._m = sps.csr_matrix((data._a, (row._a, col._a)), shape=shape, dtype=dtype)
+        self.shape, self.dtype = self._m.shape, self._m.dtype
+
+    def __matmul__(self, other):
+        if not isinstance(other, ndarray):
+            raise _mixed(other)
+        return _wrap(self._m @ other._a)
+
+
+#: ``cupyx.scipy.sparse`` stand-in: the sparse module :func:`expreg_nb.backend.sparse_module` returns.
+sparse = types.SimpleNamespace(csr_matrix=_CSR)
