@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from .backend import array_module, get_xp
-from .chunks import check_dtype, feature_budget, kept_chunks, neuron_slices
+from .chunks import check_dtype, feature_budget, give_workspace, kept_chunks, neuron_slices, take_workspace
 from .seeding import check_seed, rademacher, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from .training import train as _train
@@ -55,11 +55,24 @@ def _finite_or_raise(value, what: str, W, X):
     return value
 
 
-def _exp_features(W, X, sl):
-    """The n x c block E^T[:, sl] with entries exp(<w_r, x_i>), exponentiated in place (one n x c array)."""
-    E = X @ W[sl].T
-    array_module(E).exp(E, out=E)
+def _exp_features(W, X, sl, out=None):
+    """The n x c block E^T[:, sl] with entries exp(<w_r, x_i>), exponentiated in place (one n x c array).
+
+    ``out``: an n x c C-contiguous array to compute into (see :func:`_scratch`).
+    """
+    xp = array_module(W)
+    if out is None:
+        E = X @ W[sl].T
+    else:
+        E = xp.matmul(X, W[sl].T, out=out)
+    xp.exp(E, out=E)
     return E
+
+
+def _scratch(xp, n, slices, dtype):
+    """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
+    buf = take_workspace(xp, n * max(sl.stop - sl.start for sl in slices), dtype)
+    return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
 
 
 def _step_slices(m, n, chunk, itemsize, xp):
@@ -102,9 +115,15 @@ def forward(W, a, X, *, normalized=True, chunk=None):
 
 def _forward(W, a, X, scale, chunk=None):
     xp = array_module(W)
-    u = xp.zeros(X.shape[0], dtype=X.dtype)
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize):
-        u += _exp_features(W, X, sl) @ a[sl]
+    n = X.shape[0]
+    u = xp.zeros(n, dtype=X.dtype)
+    slices = neuron_slices(W.shape[0], n, chunk, X.dtype.itemsize)
+    if not slices:
+        return u
+    buf, view = _scratch(xp, n, slices, X.dtype)
+    for sl in slices:
+        u += _exp_features(W, X, sl, out=view(sl)) @ a[sl]
+    give_workspace(buf)
     return u * scale
 
 
@@ -127,32 +146,41 @@ def _residual_and_grad(W, a, X, y, scale, chunk=None):
     n, m = X.shape[0], W.shape[0]
     itemsize = X.dtype.itemsize
     slices = _step_slices(m, n, chunk, itemsize, xp)
-    if len(slices) == 1:
-        Et = _exp_features(W, X, slices[0])
-        e = (Et @ a) * scale - y
-        g = Et.T @ (e[:, None] * X)
-        g *= (a * scale)[:, None]
-        return e, g
-    keep = kept_chunks(slices, n, itemsize, xp)
-    kept = []
+    if not slices:
+        return -y, xp.empty_like(W)
+    keep = 1 if len(slices) == 1 else kept_chunks(slices, n, itemsize, xp)
+    buf, block = _step_blocks(xp, n, slices, keep, X.dtype)
     u = xp.zeros(n, dtype=X.dtype)
     for i, sl in enumerate(slices):
-        Et = _exp_features(W, X, sl)
-        u += Et @ a[sl]
-        if i < keep:
-            kept.append(Et)
-    del Et
+        u += _exp_features(W, X, sl, out=block(i)) @ a[sl]
     e = u * scale - y
     eX = e[:, None] * X
     g = xp.empty_like(W)
     for i, sl in enumerate(slices):
-        if i < keep:
-            Et, kept[i] = kept[i], None
-        else:
-            Et = _exp_features(W, X, sl)
+        Et = block(i) if i < keep else _exp_features(W, X, sl, out=block(i))
         g[sl] = Et.T @ eX
+    give_workspace(buf)
     g *= (a * scale)[:, None]
     return e, g
+
+
+def _step_blocks(xp, n, slices, keep, dtype):
+    """(buffer, block): kept blocks side by side in one workspace, then one scratch block for the rest.
+
+    ``block(i)`` is the n x len(slices[i]) C-contiguous array that chunk ``i`` is computed into.
+    """
+    widths = [sl.stop - sl.start for sl in slices]
+    starts = [0]
+    for w in widths[:keep]:
+        starts.append(starts[-1] + n * w)
+    scratch = starts[-1]
+    buf = take_workspace(xp, scratch + n * max(widths[keep:], default=0), dtype)
+
+    def block(i):
+        off = starts[i] if i < keep else scratch
+        return buf[off: off + n * widths[i]].reshape(n, widths[i])
+
+    return buf, block
 
 
 def grad(W, a, X, y, *, normalized=True, chunk=None):
@@ -191,10 +219,14 @@ def _gram(W, X, normalized, chunk=None):
     xp = array_module(W)
     n, m = X.shape[0], W.shape[0]
     K = xp.zeros((n, n), dtype=X.dtype)
-    for sl in neuron_slices(m, n, chunk, X.dtype.itemsize):
-        Et = _exp_features(W, X, sl)
-        K += Et @ Et.T
-    del Et
+    slices = neuron_slices(m, n, chunk, X.dtype.itemsize)
+    if slices:
+        buf, view = _scratch(xp, n, slices, X.dtype)
+        for sl in slices:
+            Et = _exp_features(W, X, sl, out=view(sl))
+            K += Et @ Et.T
+        del Et
+        give_workspace(buf)
     K *= X @ X.T
     if normalized:
         K /= m
@@ -254,11 +286,17 @@ def lambda_star_lower_bound(X) -> float:
 def _jvp(W, a, X, dW, scale, chunk=None):
     """du = s sum_r a_r E_ir <dW_r, x_i>, the change of the outputs along the tangent ``dW``."""
     xp = array_module(W)
-    du = xp.zeros(X.shape[0], dtype=X.dtype)
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize):
-        F = _exp_features(W, X, sl)
+    n = X.shape[0]
+    du = xp.zeros(n, dtype=X.dtype)
+    slices = neuron_slices(W.shape[0], n, chunk, X.dtype.itemsize)
+    if not slices:
+        return du
+    buf, view = _scratch(xp, n, slices, X.dtype)
+    for sl in slices:
+        F = _exp_features(W, X, sl, out=view(sl))
         F *= X @ dW[sl].T
         du += F @ a[sl]
+    give_workspace(buf)
     return du * scale
 
 
@@ -267,8 +305,13 @@ def _vjp(W, a, X, e, scale, chunk=None):
     xp = array_module(W)
     eX = e[:, None] * X
     g = xp.empty_like(W)
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize):
-        g[sl] = _exp_features(W, X, sl).T @ eX
+    slices = neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize)
+    if not slices:
+        return g
+    buf, view = _scratch(xp, X.shape[0], slices, X.dtype)
+    for sl in slices:
+        g[sl] = _exp_features(W, X, sl, out=view(sl)).T @ eX
+    give_workspace(buf)
     g *= (a * scale)[:, None]
     return g
 
