@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from .backend import array_module
-from .chunks import check_dtype, feature_budget, kept_chunks, neuron_slices
+from .chunks import check_dtype, feature_budget, give_workspace, kept_chunks, neuron_slices, take_workspace
 from .seeding import check_seed, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from .training import train as _train
@@ -54,18 +54,43 @@ def _check_rates(eta_w, eta_a):
 
 
 # --------------------------------------------------------------------------- blocks
-def _preact(W, X, sl):
-    """The n x c block of pre-activations z_ir = <w_r, x_i>/sqrt(d) for the neurons in ``sl``."""
-    Z = X @ W[sl].T
+def _preact(W, X, sl, out=None):
+    """The n x c block of pre-activations z_ir = <w_r, x_i>/sqrt(d) for the neurons in ``sl``.
+
+    ``out``: an n x c C-contiguous array to compute into.
+    """
+    Z = X @ W[sl].T if out is None else array_module(W).matmul(X, W[sl].T, out=out)
     Z *= 1.0 / math.sqrt(X.shape[1])
     return Z
 
 
-def _relu_features(W, X, sl):
-    """The n x c block relu(z_ir), computed in place (one n x c array)."""
-    A = _preact(W, X, sl)
+def _relu_features(W, X, sl, out=None):
+    """The n x c block relu(z_ir), computed in place (one n x c array, ``out`` when given)."""
+    A = _preact(W, X, sl, out)
     array_module(A).maximum(A, 0.0, out=A)
     return A
+
+
+def _scratch(xp, n, slices, dtype):
+    """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
+    buf = take_workspace(xp, n * max(sl.stop - sl.start for sl in slices), dtype)
+    return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
+
+
+def _step_blocks(xp, n, slices, keep, dtype):
+    """(buffer, block): kept blocks side by side in one workspace, then one scratch block for the rest."""
+    widths = [sl.stop - sl.start for sl in slices]
+    starts = [0]
+    for w in widths[:keep]:
+        starts.append(starts[-1] + n * w)
+    scratch = starts[-1]
+    buf = take_workspace(xp, scratch + n * max(widths[keep:], default=0), dtype)
+
+    def block(i):
+        off = starts[i] if i < keep else scratch
+        return buf[off: off + n * widths[i]].reshape(n, widths[i])
+
+    return buf, block
 
 
 def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
@@ -86,29 +111,25 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
         slices = [slice(0, m)]
     else:
         slices = neuron_slices(m, n, chunk, itemsize)
-    keep = kept_chunks(slices, n, itemsize, xp) if len(slices) > 1 else 1
-    kept = []
-    u = xp.zeros(n, dtype=X.dtype)
-    for i, sl in enumerate(slices):
-        A = _relu_features(W, X, sl)
-        u += A @ a[sl]
-        if i < keep:
-            kept.append(A)
-    del A
-    e = u * s - y
-    eX = e[:, None] * X if "W" in need else None
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
+    if not slices:
+        return -y, {k: v for k, v in (("W", gW), ("a", ga)) if v is not None}
+    keep = kept_chunks(slices, n, itemsize, xp) if len(slices) > 1 else 1
+    buf, block = _step_blocks(xp, n, slices, keep, X.dtype)
+    u = xp.zeros(n, dtype=X.dtype)
     for i, sl in enumerate(slices):
-        if i < keep:
-            A, kept[i] = kept[i], None
-        else:
-            A = _relu_features(W, X, sl)
+        u += _relu_features(W, X, sl, out=block(i)) @ a[sl]
+    e = u * s - y
+    eX = e[:, None] * X if "W" in need else None
+    for i, sl in enumerate(slices):
+        A = block(i) if i < keep else _relu_features(W, X, sl, out=block(i))
         if ga is not None:
             ga[sl] = A.T @ e
         if gW is not None:
             xp.sign(A, out=A)  # 1[z > 0] as 0/1 in the same buffer
             gW[sl] = A.T @ eX
+    give_workspace(buf)
     grads = {}
     if gW is not None:
         gW *= (a * (s / math.sqrt(d)))[:, None]
@@ -127,13 +148,17 @@ def _vjp(W, a, X, e, need, chunk=None):
     eX = e[:, None] * X
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
-    for sl in neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize):
-        A = _relu_features(W, X, sl)
+    slices = neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize)
+    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+    for sl in slices:
+        A = _relu_features(W, X, sl, out=view(sl))
         if ga is not None:
             ga[sl] = A.T @ e
         if gW is not None:
             xp.sign(A, out=A)  # 1[z > 0]
             gW[sl] = A.T @ eX
+    if buf is not None:
+        give_workspace(buf)
     if gW is not None:
         gW *= (a * (s / math.sqrt(d)))[:, None]
     if ga is not None:
@@ -147,14 +172,18 @@ def _jvp(W, a, X, tangents, chunk=None):
     m, d = W.shape
     dW, da = tangents.get("W"), tangents.get("a")
     du = xp.zeros(X.shape[0], dtype=X.dtype)
-    for sl in neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize):
-        A = _relu_features(W, X, sl)
+    slices = neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize)
+    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+    for sl in slices:
+        A = _relu_features(W, X, sl, out=view(sl))
         if da is not None:
             du += A @ da[sl]
         if dW is not None:
             xp.sign(A, out=A)  # 1[z > 0]
             A *= X @ dW[sl].T
             du += A @ a[sl] * (1.0 / math.sqrt(d))
+    if buf is not None:
+        give_workspace(buf)
     return du * (1.0 / math.sqrt(m))
 
 
@@ -180,8 +209,12 @@ def forward(W, a, X, *, chunk=None):
 def _forward(W, a, X, chunk=None):
     xp = array_module(W)
     u = xp.zeros(X.shape[0], dtype=X.dtype)
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize):
-        u += _relu_features(W, X, sl) @ a[sl]
+    slices = neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize)
+    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+    for sl in slices:
+        u += _relu_features(W, X, sl, out=view(sl)) @ a[sl]
+    if buf is not None:
+        give_workspace(buf)
     return u * (1.0 / math.sqrt(W.shape[0]))
 
 
@@ -221,13 +254,17 @@ def _gram_layers(W, a, X, chunk=None):
     n, m = X.shape[0], W.shape[0]
     K1 = xp.zeros((n, n), dtype=X.dtype)
     K2 = xp.zeros((n, n), dtype=X.dtype)
-    for sl in neuron_slices(m, n, chunk, X.dtype.itemsize):
-        A = _relu_features(W, X, sl)
+    slices = neuron_slices(m, n, chunk, X.dtype.itemsize)
+    buf, view = _scratch(xp, n, slices, X.dtype) if slices else (None, None)
+    for sl in slices:
+        A = _relu_features(W, X, sl, out=view(sl))
         K2 += A @ A.T
         xp.sign(A, out=A)  # D = 1[z > 0]
         A *= xp.abs(a[sl])[None, :]  # D diag(|a|): (D|a|)(D|a|)^T = D diag(a^2) D^T
         K1 += A @ A.T
-    del A
+    if buf is not None:
+        del A
+        give_workspace(buf)
     H1 = K1 * (X @ X.T) * (1.0 / (X.shape[1] * m))
     H2 = K2 * (1.0 / m)
     return H1, H2
