@@ -27,6 +27,10 @@ from .validation import check_int
 #: Target size of one chunk of an (n x chunk) float64 intermediate, in bytes.
 CHUNK_BYTES = 32 * 2**20
 
+#: Feature blocks below this size skip the workspace and the budget bookkeeping: for them the
+#: allocator's reuse is free and the Python overhead of the bookkeeping is not (tiny chapter runs).
+SMALL_BYTES = 2**20
+
 #: Override of :func:`feature_budget` in bytes (``None``: the environment variable, then the default).
 FEATURE_BYTES: int | None = None
 
@@ -171,7 +175,7 @@ def give_workspace(buf) -> None:
     One buffer per thread, the largest seen, and only within :func:`feature_budget`;
     :func:`release_workspace` drops it.
     """
-    if type(buf).__module__.split(".")[0] != "numpy" or buf.nbytes > feature_budget():
+    if buf is None or type(buf).__module__.split(".")[0] != "numpy" or buf.nbytes > feature_budget():
         return
     old = getattr(_local, "buf", None)
     if old is None or old.nbytes <= buf.nbytes:

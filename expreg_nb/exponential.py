@@ -17,7 +17,15 @@ from __future__ import annotations
 import math
 
 from .backend import array_module, get_xp
-from .chunks import check_dtype, feature_budget, give_workspace, kept_chunks, neuron_slices, take_workspace
+from . import chunks as _chunks
+from .chunks import (
+    check_dtype,
+    feature_budget,
+    give_workspace,
+    kept_chunks,
+    neuron_slices,
+    take_workspace,
+)
 from .seeding import check_seed, rademacher, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from .training import train as _train
@@ -71,7 +79,10 @@ def _exp_features(W, X, sl, out=None):
 
 def _scratch(xp, n, slices, dtype):
     """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
-    buf = take_workspace(xp, n * max(sl.stop - sl.start for sl in slices), dtype)
+    size = n * max(sl.stop - sl.start for sl in slices)
+    if size * dtype.itemsize < _chunks.SMALL_BYTES:  # small blocks: plain allocations are cheaper
+        return None, lambda sl: None
+    buf = take_workspace(xp, size, dtype)
     return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
 
 
@@ -145,6 +156,13 @@ def _residual_and_grad(W, a, X, y, scale, chunk=None):
     xp = array_module(W)
     n, m = X.shape[0], W.shape[0]
     itemsize = X.dtype.itemsize
+    if n * m * itemsize < _chunks.SMALL_BYTES and len(neuron_slices(m, n, chunk, itemsize)) == 1:
+        # small: one block, the straight-line formulas (the least Python overhead)
+        Et = _exp_features(W, X, slice(0, m))
+        e = (Et @ a) * scale - y
+        g = Et.T @ (e[:, None] * X)
+        g *= (a * scale)[:, None]
+        return e, g
     slices = _step_slices(m, n, chunk, itemsize, xp)
     if not slices:
         return -y, xp.empty_like(W)

@@ -27,7 +27,15 @@ from __future__ import annotations
 
 import math
 from .backend import array_module
-from .chunks import check_dtype, feature_budget, give_workspace, kept_chunks, neuron_slices, take_workspace
+from . import chunks as _chunks
+from .chunks import (
+    check_dtype,
+    feature_budget,
+    give_workspace,
+    kept_chunks,
+    neuron_slices,
+    take_workspace,
+)
 from .seeding import check_seed, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from .training import train as _train
@@ -73,7 +81,10 @@ def _relu_features(W, X, sl, out=None):
 
 def _scratch(xp, n, slices, dtype):
     """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
-    buf = take_workspace(xp, n * max(sl.stop - sl.start for sl in slices), dtype)
+    size = n * max(sl.stop - sl.start for sl in slices)
+    if size * dtype.itemsize < _chunks.SMALL_BYTES:  # small blocks: plain allocations are cheaper
+        return None, lambda sl: None
+    buf = take_workspace(xp, size, dtype)
     return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
 
 
@@ -107,6 +118,17 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
     n = X.shape[0]
     s = 1.0 / math.sqrt(m)
     itemsize = X.dtype.itemsize
+    if n * m * itemsize < _chunks.SMALL_BYTES and len(neuron_slices(m, n, chunk, itemsize)) == 1:
+        # small: one block, the straight-line formulas (the least Python overhead)
+        Z = _preact(W, X, slice(0, m))
+        A = xp.maximum(Z, 0.0)
+        e = (A @ a) * s - y
+        grads = {}
+        if "W" in need:
+            grads["W"] = (a[:, None] * (s / math.sqrt(d))) * ((Z > 0).astype(Z.dtype).T @ (e[:, None] * X))
+        if "a" in need:
+            grads["a"] = (A.T @ e) * s
+        return e, grads
     if chunk is None and m * n * itemsize <= feature_budget(xp):
         slices = [slice(0, m)]
     else:

@@ -45,6 +45,7 @@ def _problem(xp, n=9, d=3, m=40):
 @pytest.mark.parametrize("module, builder, step", CASES)
 def test_features_formed_once_within_the_budget(xp, monkeypatch, budget, module, builder, step):
     W, a, X, y = _problem(xp)
+    assert X.shape[0] * W.shape[0] * 8 < chunks.SMALL_BYTES  # also covers the small straight-line path
     n, m = X.shape[0], W.shape[0]
     results = {}
     for label, limit, expected in [("all", 10**9, m),            # every block kept: each formed once
@@ -116,8 +117,9 @@ def test_kept_chunks():
         chunks.FEATURE_BYTES = old
 
 
-def test_workspace_is_reused_and_never_returned(numpy_backend, budget):
+def test_workspace_is_reused_and_never_returned(numpy_backend, budget, monkeypatch):
     budget(10**9)
+    monkeypatch.setattr(chunks, "SMALL_BYTES", 0)  # these blocks are small: use the workspace all the same
     chunks.release_workspace()
     W, a, X, y = _problem(np, m=64)
     e1, g1 = ex._residual_and_grad(W, a, X, y, 0.125)
@@ -147,3 +149,20 @@ def test_gram_is_exactly_symmetric(xp):
     for Hk in relu2.gram_layers(W, a, X):
         Hk = to_numpy(Hk)
         np.testing.assert_array_equal(Hk, Hk.T)
+
+
+@pytest.mark.parametrize("small", [None, 0])
+def test_large_path_same_numbers(xp, monkeypatch, small):
+    """With SMALL_BYTES = 0 the workspace path runs at test sizes: the same numbers as the straight-line one."""
+    W, a, X, y = _problem(xp, m=50)
+    ref = [to_numpy(v) for v in (ex.grad(W, a, X, y), *relu2.grads(W, a, X, y), ex.gram(W, X),
+                                 *relu2.gram_layers(W, a, X), ex.forward(W, a, X), relu2.forward(W, a, X))]
+    if small is not None:
+        monkeypatch.setattr(chunks, "SMALL_BYTES", small)
+    for chunk in (None, 4):
+        got = [to_numpy(v) for v in (ex.grad(W, a, X, y, chunk=chunk), *relu2.grads(W, a, X, y, chunk=chunk),
+                                     ex.gram(W, X, chunk=chunk), *relu2.gram_layers(W, a, X, chunk=chunk),
+                                     ex.forward(W, a, X, chunk=chunk), relu2.forward(W, a, X, chunk=chunk))]
+        for r, g in zip(ref, got):
+            np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
+    chunks.release_workspace()
