@@ -1,10 +1,11 @@
-"""Benchmarks of Part I (expreg_nb.exponential): how close the step and the Gram matrix are to the bare matrix products.
+"""Benchmarks of Part I (expreg_nb.exponential): the gradient step and the Gram matrix against their floor and PyTorch.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_exponential.py                  # default shapes, under a minute on 2 cores
-    .venv/bin/python benchmarks/bench_exponential.py --shapes 512x32x65536
-    .venv/bin/python benchmarks/bench_exponential.py --memory-check   # n=2048, m=2^18, d=32 gram() under 1 GiB extra
+    .venv/bin/python benchmarks/bench_exponential.py                   # default shapes, a minute or two on 2 cores
+    .venv/bin/python benchmarks/bench_exponential.py --shapes 1024x64x16384 --repeat 9
+    .venv/bin/python benchmarks/bench_exponential.py --dtype float32
+    .venv/bin/python benchmarks/bench_exponential.py --memory-check    # n=2048, d=32, m=2^18 gram() under 1 GiB extra
     EXPREG_BACKEND=cupy .venv/bin/python benchmarks/bench_exponential.py
 
 See benchmarks/README.md for the meaning of the columns.
@@ -18,84 +19,120 @@ import sys
 import time
 import tracemalloc
 
-import expreg_nb
+from _timing import (
+    fmt_ms,
+    fmt_ratio,
+    interleaved_medians,
+    load,
+    machine,
+    parse_shape,
+    to_torch,
+    torch_device,
+    torch_or_none,
+    torch_sync,
+)
+
 from expreg_nb import backend, data
 from expreg_nb import exponential as ex
-from expreg_nb.chunks import neuron_slices
 
-DEFAULT_SHAPES = ("64x16x4096", "256x32x16384", "1024x32x16384")
+DEFAULT_SHAPES = ("64x16x4096", "256x32x16384", "1024x64x16384")
 MEMORY_SHAPE = (2048, 32, 2**18)
 MEMORY_LIMIT_BYTES = 2**30
 
 
-def parse_shape(text: str) -> tuple[int, int, int]:
-    """``"NxDxM"`` -> (n, d, m)."""
-    try:
-        n, d, m = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"shape must look like NxDxM (e.g. 256x32x16384), got {text!r}") from None
-    if min(n, d, m) < 1:
-        raise argparse.ArgumentTypeError(f"n, d and m must be >= 1, got {text!r}")
-    return n, d, m
+def problem(n, d, m, dtype):
+    X = data.sphere(n, d, seed=0).astype(dtype)
+    y = data.labels(n, seed=0).astype(dtype)
+    W, a = ex.init_params(m, d, seed=0, dtype=dtype)
+    return X, y, W, a
 
 
-def best_time(fn, xp, repeat: int) -> float:
-    """Smallest wall time of ``repeat`` calls of ``fn`` (seconds), after one warm-up call."""
-    fn()
-    backend.synchronize(xp)
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        backend.synchronize(xp)
-        best = min(best, time.perf_counter() - start)
-    return best
+def candidates(X, y, W, a, xp, torch):
+    """The step and Gram candidates: (ours, floor, torch) for each."""
+    m = W.shape[0]
+    s = 1.0 / math.sqrt(m)
+    model = ex.model(dtype=X.dtype.name)
+    params = {"W": W, "a": a}
+
+    def step():  # what train() calls per step: e = u - y and dL/dW
+        return model.residual_and_grads(params, X, y, ("W",))
+
+    def step_floor():  # unchunked: Z = X W^T, exp in place, u = E a, E^T (e X); one fresh n x m array
+        E = X @ W.T
+        xp.exp(E, out=E)
+        e = (E @ a) * s - y
+        g = E.T @ (e[:, None] * X)
+        g *= (a * s)[:, None]
+        return e, g
+
+    def gram():
+        return model.gram(params, X, ("W",))
+
+    def gram_floor():  # unchunked: E E^T (syrk where the backend has one), o X X^T, / m
+        E = X @ W.T
+        xp.exp(E, out=E)
+        K = E @ E.T
+        K *= X @ X.T
+        K /= m
+        return K
+
+    steps = {"ours": step, "floor": step_floor, "torch": None}
+    grams = {"ours": gram, "floor": gram_floor, "torch": None}
+    if torch is not None:
+        dev = torch_device(torch, xp)
+        Xt, yt, at = (to_torch(torch, v, dev) for v in (X, y, a))
+        Wt = to_torch(torch, W, dev).requires_grad_(True)
+
+        def step_torch():  # autograd on the same loss
+            Wt.grad = None
+            u = torch.exp(Xt @ Wt.T) @ at * s
+            loss = 0.5 * ((u - yt) ** 2).sum()
+            loss.backward()
+            torch_sync(torch, dev)
+            return Wt.grad
+
+        Wd = Wt.detach()
+
+        def gram_torch():
+            with torch.no_grad():
+                E = torch.exp(Xt @ Wd.T)
+                K = (E @ E.T) * (Xt @ Xt.T) / m
+            torch_sync(torch, dev)
+            return K
+
+        steps["torch"], grams["torch"] = step_torch, gram_torch
+    return steps, grams
 
 
-def floors(X, W, a, y, xp, repeat: int) -> tuple[float, float]:
-    """Time of the same matrix products and exponentials alone, on pre-made arrays of one neuron chunk.
-
-    Returns (step floor, gram floor) in seconds: the per-chunk cost times the number of chunks,
-    with the chunk size that expreg_nb uses.  Step: Z = X W_c^T, E = exp(Z), E a_c and E^T (e X).
-    Gram: Z = X W_c^T, E = exp(Z), E E^T.
-    """
-    n, m = X.shape[0], W.shape[0]
-    slices = neuron_slices(m, n)
-    c = slices[0].stop - slices[0].start
-    Wc, ac = W[:c], a[:c]
-    Zc = X @ Wc.T
-    Ec = xp.exp(Zc)
-    eX = y[:, None] * X
-    t_z = best_time(lambda: X @ Wc.T, xp, repeat)
-    t_exp = best_time(lambda: xp.exp(Zc), xp, repeat)
-    t_fwd = best_time(lambda: Ec @ ac, xp, repeat)
-    t_back = best_time(lambda: Ec.T @ eX, xp, repeat)
-    t_gram = best_time(lambda: Ec @ Ec.T, xp, repeat)
-    scale = m / c
-    # A step forms each chunk's features once if everything fits one chunk, twice otherwise.
-    passes = 1 if len(slices) == 1 else 2
-    step = scale * (passes * (t_z + t_exp) + t_fwd + t_back)
-    gram = scale * (t_z + t_exp + t_gram)
-    return step, gram
-
-
-def run_shapes(shapes, repeat: int) -> None:
+def run_shapes(shapes, repeat: int, dtype: str = "float64", *, out=print) -> list[dict]:
+    """Time every shape; print a table; return its rows."""
     xp = backend.get_xp()
-    print(expreg_nb.describe())
-    header = (f"{'n':>6} {'d':>4} {'m':>8} | {'step ms':>9} {'floor ms':>9} {'ratio':>6} | "
-              f"{'gram ms':>9} {'floor ms':>9} {'ratio':>6} {'GFLOP/s':>8}")
-    print(header)
-    print("-" * len(header))
+    torch = torch_or_none()
+    out(f"Part I (exponential), {dtype}: {machine()}")
+    if torch is None:
+        out("PyTorch not installed (pip install -e '.[bench]'): its columns are skipped.")
+    else:
+        out(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    header = (f"{'n':>5} {'d':>3} {'m':>6} | {'step ms':>8} {'floor':>8} {'torch':>8} {'/floor':>6} {'torch/':>6} | "
+              f"{'gram ms':>8} {'floor':>8} {'torch':>8} {'/floor':>6} {'torch/':>6}")
+    out(header)
+    out("-" * len(header))
+    rows = []
     for n, d, m in shapes:
-        X = data.sphere(n, d, seed=0)
-        y = data.labels(n, seed=0)
-        W, a = ex.init_params(m, d, seed=0)
-        t_step = best_time(lambda: ex.grad(W, a, X, y), xp, repeat)
-        t_gram = best_time(lambda: ex.gram(W, X), xp, repeat)
-        f_step, f_gram = floors(X, W, a, y, xp, repeat)
-        gflops = (2.0 * m * n * d + 2.0 * m * n * n) / t_gram / 1e9
-        print(f"{n:>6} {d:>4} {m:>8} | {1e3 * t_step:>9.2f} {1e3 * f_step:>9.2f} {t_step / f_step:>6.2f} | "
-              f"{1e3 * t_gram:>9.2f} {1e3 * f_gram:>9.2f} {t_gram / f_gram:>6.2f} {gflops:>8.1f}")
+        X, y, W, a = problem(n, d, m, dtype)
+        steps, grams = candidates(X, y, W, a, xp, torch)
+        before = load()
+        ts = interleaved_medians(steps, xp, repeat)
+        tg = interleaved_medians(grams, xp, repeat)
+        row = {"path": "exponential", "dtype": dtype, "n": n, "d": d, "m": m, "load": before,
+               **{f"step_{k}": v for k, v in ts.items()}, **{f"gram_{k}": v for k, v in tg.items()}}
+        rows.append(row)
+        out(f"{n:>5} {d:>3} {m:>6} | {fmt_ms(ts['ours']):>8} {fmt_ms(ts['floor']):>8} {fmt_ms(ts.get('torch')):>8} "
+            f"{fmt_ratio(ts['ours'], ts['floor']):>6} {fmt_ratio(ts.get('torch'), ts['ours']):>6} | "
+            f"{fmt_ms(tg['ours']):>8} {fmt_ms(tg['floor']):>8} {fmt_ms(tg.get('torch')):>8} "
+            f"{fmt_ratio(tg['ours'], tg['floor']):>6} {fmt_ratio(tg.get('torch'), tg['ours']):>6}   ({before})")
+    out(f"medians of {repeat} interleaved rounds; '/floor' = ours / floor, 'torch/' = torch / ours (> 1: we are faster)")
+    return rows
 
 
 def max_rss_bytes() -> int:
@@ -108,7 +145,7 @@ def memory_check() -> int:
     """gram() at n=2048, d=32, m=2^18 must not grow peak memory by more than 1 GiB; returns an exit code."""
     n, d, m = MEMORY_SHAPE
     xp = backend.get_xp()
-    print(expreg_nb.describe())
+    print(machine())
     X = data.sphere(n, d, seed=0)
     W, _ = ex.init_params(m, d, seed=0)
     backend.synchronize(xp)
@@ -146,7 +183,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", nargs="+", type=parse_shape, default=[parse_shape(s) for s in DEFAULT_SHAPES],
                         metavar="NxDxM", help=f"problem sizes (default: {' '.join(DEFAULT_SHAPES)})")
-    parser.add_argument("--repeat", type=int, default=3, help="timed calls per measurement; the best is kept (default 3)")
+    parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds per measurement; medians (default 7)")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--memory-check", action="store_true",
                         help="instead of timing, check that gram() at n=2048, d=32, m=2^18 stays under 1 GiB extra")
     args = parser.parse_args(argv)
@@ -154,7 +192,7 @@ def main(argv=None) -> int:
         parser.error(f"--repeat must be >= 1, got {args.repeat}")
     if args.memory_check:
         return memory_check()
-    run_shapes(args.shapes, args.repeat)
+    run_shapes(args.shapes, args.repeat, args.dtype)
     return 0
 
 

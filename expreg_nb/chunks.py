@@ -1,19 +1,188 @@
-"""Chunking over neurons: bounds the memory of m x n intermediate arrays."""
+"""Chunking over neurons and the feature-memory budget.
+
+Two sizes bound the memory of the n x m intermediates (features, pre-activations):
+
+:data:`CHUNK_BYTES`
+    the size of one streamed (n x chunk) block, 32 MiB: what :func:`neuron_slices`
+    cuts ``range(m)`` into when the whole n x m array must not be formed
+    (the Gram matrices, and steps whose features exceed the budget below).
+:func:`feature_budget`
+    how many bytes of features one gradient step may keep, so that each
+    feature block is computed once per step instead of once for the outputs and
+    once more for the gradient.  The default is a fraction
+    (:data:`BUDGET_FRACTION`) of the memory available when first asked (host
+    memory for NumPy, free device memory for CuPy); set the module attribute
+    :data:`FEATURE_BYTES` or the environment variable ``EXPREG_FEATURE_BYTES``
+    (bytes, e.g. ``268435456``) to override it.
+"""
 from __future__ import annotations
 
+import functools
+import os
+import threading
+
+from .errors import ConfigError
 from .validation import check_int
 
 #: Target size of one chunk of an (n x chunk) float64 intermediate, in bytes.
 CHUNK_BYTES = 32 * 2**20
 
+#: Feature blocks below this size skip the workspace and the budget bookkeeping: for them the
+#: allocator's reuse is free and the Python overhead of the bookkeeping is not (tiny chapter runs).
+SMALL_BYTES = 2**20
 
-def neuron_slices(m: int, n: int, chunk: int | None = None):
-    """Slices covering ``range(m)`` whose n x len(slice) float64 block fits :data:`CHUNK_BYTES`.
+#: Override of :func:`feature_budget` in bytes (``None``: the environment variable, then the default).
+FEATURE_BYTES: int | None = None
 
-    ``chunk`` overrides the number of neurons per slice.
+#: Environment variable that overrides the default feature budget (bytes).
+BUDGET_ENV_VAR = "EXPREG_FEATURE_BYTES"
+
+#: Share of the available memory that the default feature budget takes.
+BUDGET_FRACTION = 0.125
+
+#: Used when the available memory cannot be read.
+FALLBACK_BYTES = 2**30
+
+
+def neuron_slices(m: int, n: int, chunk: int | None = None, itemsize: int = 8):
+    """Slices covering ``range(m)`` whose n x len(slice) block fits :data:`CHUNK_BYTES`.
+
+    ``chunk`` overrides the number of neurons per slice; ``itemsize`` is the
+    size of one entry (8 for float64, 4 for float32).
     """
     if chunk is None:
-        chunk = max(1, CHUNK_BYTES // (8 * max(n, 1)))
+        chunk = max(1, CHUNK_BYTES // (itemsize * max(n, 1)))
     else:
         chunk = check_int(chunk, "chunk", minimum=1)
     return [slice(s, min(s + chunk, m)) for s in range(0, m, chunk)]
+
+
+def _host_available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _device_available_bytes(xp) -> int | None:
+    try:
+        free, _total = xp.cuda.runtime.memGetInfo()
+        return int(free) + int(xp.get_default_memory_pool().free_bytes())
+    except Exception:  # pragma: no cover - depends on the driver
+        return None
+
+
+@functools.lru_cache(maxsize=2)
+def _default_budget(on_device: bool) -> int:
+    """BUDGET_FRACTION of the memory available at first use (cached, so a run's path does not change mid-way)."""
+    if on_device:
+        import cupy  # only reached with CuPy arrays
+
+        avail = _device_available_bytes(cupy)
+    else:
+        avail = _host_available_bytes()
+    if avail is None:
+        return FALLBACK_BYTES
+    return max(CHUNK_BYTES, int(avail * BUDGET_FRACTION))
+
+
+def feature_budget(xp=None) -> int:
+    """Bytes of features one step may keep: :data:`FEATURE_BYTES`, else ``EXPREG_FEATURE_BYTES``, else the default.
+
+    ``xp`` is the array module of the step (``None`` or NumPy: host memory; CuPy: device memory).
+    """
+    if FEATURE_BYTES is not None:
+        return check_int(FEATURE_BYTES, "expreg_nb.chunks.FEATURE_BYTES", minimum=0)
+    text = os.environ.get(BUDGET_ENV_VAR, "").strip()
+    if text:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise ConfigError(f"{BUDGET_ENV_VAR} must be a non-negative number of bytes, got {text!r}")
+        return value
+    # Only CuPy has device memory; the test-only strict stand-in lives in host memory.
+    on_device = xp is not None and getattr(xp, "__name__", "numpy") == "cupy"
+    return _default_budget(on_device)
+
+
+def kept_chunks(slices, n: int, itemsize: int, xp=None) -> int:
+    """How many of ``slices`` (in order) have feature blocks that fit :func:`feature_budget` together."""
+    budget, used, kept = feature_budget(xp), 0, 0
+    for sl in slices:
+        used += n * (sl.stop - sl.start) * itemsize
+        if used > budget:
+            break
+        kept += 1
+    return kept
+
+
+#: The floating-point types the models compute in (float64 is the default everywhere).
+DTYPES = ("float64", "float32")
+
+
+def check_dtype(dtype):
+    """``dtype`` (``None``, ``"float64"``, ``"float32"`` or the NumPy type) as a :class:`numpy.dtype`.
+
+    ``None`` means float64.  float32 halves the memory and, on GPUs with slow
+    float64, is many times faster; the float64-exact identities of the book do
+    not hold in it (see benchmarks/README.md for its measured accuracy cost).
+    """
+    import numpy as np
+
+    if dtype is None:
+        return np.dtype(np.float64)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)} (or None for float64), got {dtype!r}")
+    return dt
+
+
+# --------------------------------------------------------------------------- workspace
+_local = threading.local()
+
+
+def take_workspace(xp, size: int, dtype):
+    """A flat array of at least ``size`` entries of ``dtype`` to compute features into.
+
+    On NumPy this is the buffer the calling thread gave back last time
+    (:func:`give_workspace`) when it is large enough: a fresh n x m array costs a
+    page fault per page on first touch, about a third of a gradient step at
+    n = 1024, m = 16384.  On CuPy the memory pool already reuses device memory,
+    so this is ``xp.empty``.  Callers view a prefix: ``buf[:n * c].reshape(n, c)``.
+    """
+    if xp.__name__ == "numpy":
+        buf = getattr(_local, "buf", None)
+        if buf is not None and buf.dtype == dtype and buf.size >= size:
+            _local.buf = None
+            return buf
+    return xp.empty(size, dtype=dtype)
+
+
+def give_workspace(buf) -> None:
+    """Keep ``buf`` (from :func:`take_workspace`) for this thread's next step.
+
+    One buffer per thread, the largest seen, and only within :func:`feature_budget`;
+    :func:`release_workspace` drops it.
+    """
+    if buf is None or type(buf).__module__.split(".")[0] != "numpy" or buf.nbytes > feature_budget():
+        return
+    old = getattr(_local, "buf", None)
+    if old is None or old.nbytes <= buf.nbytes:
+        _local.buf = buf
+
+
+def release_workspace() -> None:
+    """Drop this thread's kept feature buffer (the memory returns to the system)."""
+    _local.buf = None

@@ -19,7 +19,15 @@ import math
 import numpy as np
 
 from .backend import array_module, get_xp
-from .chunks import neuron_slices
+from . import chunks as _chunks
+from .chunks import (
+    check_dtype,
+    feature_budget,
+    give_workspace,
+    kept_chunks,
+    neuron_slices,
+    take_workspace,
+)
 from .seeding import check_seed, rademacher, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from .training import train as _train
@@ -79,43 +87,82 @@ def _finite_or_raise(value, what: str, W, X, stage: str = "sum"):
     )
 
 
-def _exp_features(W, X, sl):
-    """The n x c block E^T[:, sl] with entries exp(<w_r, x_i>)."""
-    return array_module(W).exp(X @ W[sl].T)
+def _exp_features(W, X, sl, out=None):
+    """The n x c block E^T[:, sl] with entries exp(<w_r, x_i>), exponentiated in place (one n x c array).
+
+    ``out``: an n x c C-contiguous array to compute into (see :func:`_scratch`).
+    """
+    xp = array_module(W)
+    if out is None:
+        E = X @ W[sl].T
+    else:
+        E = xp.matmul(X, W[sl].T, out=out)
+    xp.exp(E, out=E)
+    return E
+
+
+def _scratch(xp, n, slices, dtype):
+    """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
+    size = n * max(sl.stop - sl.start for sl in slices)
+    if size * dtype.itemsize < _chunks.SMALL_BYTES:  # small blocks: plain allocations are cheaper
+        return None, lambda sl: None
+    buf = take_workspace(xp, size, dtype)
+    return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
+
+
+def _step_slices(m, n, chunk, itemsize, xp):
+    """The neuron slices of one step: a single block when its features fit :func:`~expreg_nb.chunks.feature_budget`."""
+    if chunk is None and m * n * itemsize <= feature_budget(xp):
+        return [slice(0, m)]
+    return neuron_slices(m, n, chunk, itemsize)
 
 
 # --------------------------------------------------------------------------- API
-def init_params(m, d, *, seed, coupled=False):
+def init_params(m, d, *, seed, coupled=False, dtype=None):
     """Initial weights and signs ``(W, a)`` on the active backend.
 
     ``W`` has i.i.d. N(0, 1) entries (w_r(0) ~ N(0, I_d)); ``a`` holds
     independent uniform signs.  With ``coupled=True`` neurons come in pairs
     (rows 2k and 2k+1) with equal weights and opposite signs, so that
-    F(W(0), x) = 0 for every x; ``m`` must then be even.
+    F(W(0), x) = 0 for every x; ``m`` must then be even.  ``dtype``
+    (``"float64"``, the default, or ``"float32"``) rounds the same float64 draws.
     """
     m, d = check_int(m, "m"), check_int(d, "d")
     check_alloc(m=m, d=d)
     seed = check_seed(seed)
     coupled = check_bool(coupled, "coupled")
+    dt = check_dtype(dtype)
     xp = get_xp()
     if not coupled:
-        return standard_normal((m, d), seed, "exp-init", "W"), rademacher(m, seed, "exp-init", "a")
-    if m % 2:
-        raise ValueError(f"m must be even for the coupled initialization, got m={m}")
-    half = standard_normal((m // 2, d), seed, "exp-init", "W")
-    signs = rademacher(m // 2, seed, "exp-init", "a")
-    return xp.repeat(half, 2, axis=0), xp.stack([signs, -signs], axis=1).reshape(m)
+        W, a = standard_normal((m, d), seed, "exp-init", "W"), rademacher(m, seed, "exp-init", "a")
+    else:
+        if m % 2:
+            raise ValueError(f"m must be even for the coupled initialization, got m={m}")
+        half = standard_normal((m // 2, d), seed, "exp-init", "W")
+        signs = rademacher(m // 2, seed, "exp-init", "a")
+        W, a = xp.repeat(half, 2, axis=0), xp.stack([signs, -signs], axis=1).reshape(m)
+    return W.astype(dt, copy=False), a.astype(dt, copy=False)
 
 
 def forward(W, a, X, *, normalized=True, chunk=None):
     """Model outputs ``u`` (shape (n,)) for the rows of ``X``."""
     W, a, X = check_network(W, a, X)
     normalized = check_bool(normalized, "normalized")
+    return _finite_or_raise(_forward(W, a, X, _scale(W.shape[0], normalized), chunk), "the model output", W, X)
+
+
+def _forward(W, a, X, scale, chunk=None):
     xp = array_module(W)
-    u = xp.zeros(X.shape[0])
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
-        u += _exp_features(W, X, sl) @ a[sl]
-    return _finite_or_raise(u * _scale(W.shape[0], normalized), "the model output", W, X)
+    n = X.shape[0]
+    u = xp.zeros(n, dtype=X.dtype)
+    slices = neuron_slices(W.shape[0], n, chunk, X.dtype.itemsize)
+    if not slices:
+        return u
+    buf, view = _scratch(xp, n, slices, X.dtype)
+    for sl in slices:
+        u += _exp_features(W, X, sl, out=view(sl)) @ a[sl]
+    give_workspace(buf)
+    return u * scale
 
 
 def loss(W, a, X, y, *, normalized=True, chunk=None):
@@ -139,18 +186,59 @@ def _loss_value(u, y):
 
 
 def _residual_and_grad(W, a, X, y, scale, chunk=None):
-    """(u - y, dL/dW) with every exp(<w_r, x_i>) computed once when it fits a chunk budget."""
-    slices = neuron_slices(W.shape[0], X.shape[0], chunk)
-    if len(slices) == 1:
-        Et = _exp_features(W, X, slices[0])
-        e = (Et @ a) * scale - y
-        return e, (a[:, None] * scale) * (Et.T @ (e[:, None] * X))
+    """(u - y, dL/dW), every exp(<w_r, x_i>) computed once while the features fit the budget.
+
+    Features that fit :func:`expreg_nb.chunks.feature_budget` are computed once and
+    kept for the gradient (one n x m block when ``chunk`` is None); the
+    gradient needs e = u - y, hence every chunk, so the blocks beyond the budget
+    are formed a second time in the gradient pass.
+    """
     xp = array_module(W)
-    u = xp.zeros(X.shape[0])
-    for sl in slices:
-        u += _exp_features(W, X, sl) @ a[sl]
+    n, m = X.shape[0], W.shape[0]
+    itemsize = X.dtype.itemsize
+    if n * m * itemsize < _chunks.SMALL_BYTES and len(neuron_slices(m, n, chunk, itemsize)) == 1:
+        # small: one block, the straight-line formulas (the least Python overhead)
+        Et = _exp_features(W, X, slice(0, m))
+        e = (Et @ a) * scale - y
+        g = Et.T @ (e[:, None] * X)
+        g *= (a * scale)[:, None]
+        return e, g
+    slices = _step_slices(m, n, chunk, itemsize, xp)
+    if not slices:
+        return -y, xp.empty_like(W)
+    keep = 1 if len(slices) == 1 else kept_chunks(slices, n, itemsize, xp)
+    buf, block = _step_blocks(xp, n, slices, keep, X.dtype)
+    u = xp.zeros(n, dtype=X.dtype)
+    for i, sl in enumerate(slices):
+        u += _exp_features(W, X, sl, out=block(i)) @ a[sl]
     e = u * scale - y
-    return e, _vjp(W, a, X, e, scale, chunk)
+    eX = e[:, None] * X
+    g = xp.empty_like(W)
+    for i, sl in enumerate(slices):
+        Et = block(i) if i < keep else _exp_features(W, X, sl, out=block(i))
+        g[sl] = Et.T @ eX
+    give_workspace(buf)
+    g *= (a * scale)[:, None]
+    return e, g
+
+
+def _step_blocks(xp, n, slices, keep, dtype):
+    """(buffer, block): kept blocks side by side in one workspace, then one scratch block for the rest.
+
+    ``block(i)`` is the n x len(slices[i]) C-contiguous array that chunk ``i`` is computed into.
+    """
+    widths = [sl.stop - sl.start for sl in slices]
+    starts = [0]
+    for w in widths[:keep]:
+        starts.append(starts[-1] + n * w)
+    scratch = starts[-1]
+    buf = take_workspace(xp, scratch + n * max(widths[keep:], default=0), dtype)
+
+    def block(i):
+        off = starts[i] if i < keep else scratch
+        return buf[off: off + n * widths[i]].reshape(n, widths[i])
+
+    return buf, block
 
 
 def grad(W, a, X, y, *, normalized=True, chunk=None):
@@ -178,16 +266,31 @@ def gram(W, X, *, normalized=True, chunk=None):
     if X.shape[1] != W.shape[1]:
         raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
     normalized = check_bool(normalized, "normalized")
+    return _finite_or_raise(_gram(W, X, normalized, chunk), "the Gram matrix", W, X, "product")
+
+
+def _gram(W, X, normalized, chunk=None):
+    """(X X^T) o (E^T E) [/ m], streamed over chunks; E_c E_c^T is one symmetric rank-c update.
+
+    NumPy's matmul recognizes ``A @ A.T`` (one buffer, transposed) and calls BLAS
+    ``syrk``, which does half the multiplications of a general product and gives
+    an exactly symmetric result.
+    """
     xp = array_module(W)
     n, m = X.shape[0], W.shape[0]
-    K = xp.zeros((n, n))
-    for sl in neuron_slices(m, n, chunk):
-        Et = _exp_features(W, X, sl)
-        K += Et @ Et.T
+    K = xp.zeros((n, n), dtype=X.dtype)
+    slices = neuron_slices(m, n, chunk, X.dtype.itemsize)
+    if slices:
+        buf, view = _scratch(xp, n, slices, X.dtype)
+        for sl in slices:
+            Et = _exp_features(W, X, sl, out=view(sl))
+            K += Et @ Et.T
+        del Et
+        give_workspace(buf)
     K *= X @ X.T
     if normalized:
         K /= m
-    return _finite_or_raise(K, "the Gram matrix", W, X, "product")
+    return K
 
 
 def _pair_geometry(X):
@@ -287,9 +390,17 @@ def lambda_star_lower_bound(X) -> float:
 def _jvp(W, a, X, dW, scale, chunk=None):
     """du = s sum_r a_r E_ir <dW_r, x_i>, the change of the outputs along the tangent ``dW``."""
     xp = array_module(W)
-    du = xp.zeros(X.shape[0])
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
-        du += (_exp_features(W, X, sl) * (X @ dW[sl].T)) @ a[sl]
+    n = X.shape[0]
+    du = xp.zeros(n, dtype=X.dtype)
+    slices = neuron_slices(W.shape[0], n, chunk, X.dtype.itemsize)
+    if not slices:
+        return du
+    buf, view = _scratch(xp, n, slices, X.dtype)
+    for sl in slices:
+        F = _exp_features(W, X, sl, out=view(sl))
+        F *= X @ dW[sl].T
+        du += F @ a[sl]
+    give_workspace(buf)
     return du * scale
 
 
@@ -298,8 +409,14 @@ def _vjp(W, a, X, e, scale, chunk=None):
     xp = array_module(W)
     eX = e[:, None] * X
     g = xp.empty_like(W)
-    for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
-        g[sl] = (a[sl, None] * scale) * (_exp_features(W, X, sl).T @ eX)
+    slices = neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize)
+    if not slices:
+        return g
+    buf, view = _scratch(xp, X.shape[0], slices, X.dtype)
+    for sl in slices:
+        g[sl] = _exp_features(W, X, sl, out=view(sl)).T @ eX
+    give_workspace(buf)
+    g *= (a * scale)[:, None]
     return g
 
 
@@ -312,39 +429,62 @@ def _check_params(params, X, *, what="init"):
     return {"W": W, "a": a}
 
 
-def model(*, normalized=True, coupled=False, chunk=None):
+def model(*, normalized=True, coupled=False, chunk=None, dtype=None):
     """Part I's model as a :class:`~expreg_nb.training.Model` (blocks ``W``, trained, and ``a``, fixed signs).
 
     ``coupled`` only affects the initialization drawn by :func:`expreg_nb.training.train`
-    (it is ignored when ``init`` is given).
+    (it is ignored when ``init`` is given).  ``dtype="float32"`` keeps the
+    parameters in float32 and computes every step, Jacobian product and kernel in
+    float32 (the data are rounded to float32 each step); the residual is returned
+    in float64, so the loss is summed in float64.  The default, float64, is
+    unchanged bit for bit.
     """
     normalized = check_bool(normalized, "normalized")
     coupled = check_bool(coupled, "coupled")
     if chunk is not None:
         check_int(chunk, "chunk")
+    dt = check_dtype(dtype)
+    wide = dt.name == "float64"
 
     def s(p):
         return _scale(p["W"].shape[0], normalized)
 
     def init(m, d, seed):
-        W, a = init_params(m, d, seed=seed, coupled=coupled)
+        W, a = init_params(m, d, seed=seed, coupled=coupled, dtype=dt)
         return {"W": W, "a": a}
 
+    def check(params, X, *, what="init"):
+        p = _check_params(params, X, what=what)
+        return p if wide else {k: v.astype(dt) for k, v in p.items()}
+
     def fwd(p, X):
-        return forward(p["W"], p["a"], X, normalized=normalized, chunk=chunk)
+        if wide:
+            return forward(p["W"], p["a"], X, normalized=normalized, chunk=chunk)
+        return _forward(p["W"], p["a"], X.astype(dt, copy=False), s(p), chunk)
 
     def residual_and_grads(p, X, y, need):
-        e, g = _residual_and_grad(p["W"], p["a"], X, y, s(p), chunk)
-        return e, {"W": g}
+        if wide:
+            e, g = _residual_and_grad(p["W"], p["a"], X, y, s(p), chunk)
+            return e, {"W": g}
+        e, g = _residual_and_grad(p["W"], p["a"], X.astype(dt, copy=False), y.astype(dt, copy=False),
+                                  s(p), chunk)
+        return e.astype("float64"), {"W": g}
 
     def jvp(p, X, tangents):
-        return _jvp(p["W"], p["a"], X, tangents["W"], s(p), chunk)
+        if wide:
+            return _jvp(p["W"], p["a"], X, tangents["W"], s(p), chunk)
+        return _jvp(p["W"], p["a"], X.astype(dt, copy=False), tangents["W"].astype(dt, copy=False),
+                    s(p), chunk)
 
     def vjp(p, X, e, need):
-        return {"W": _vjp(p["W"], p["a"], X, e, s(p), chunk)}
+        if wide:
+            return {"W": _vjp(p["W"], p["a"], X, e, s(p), chunk)}
+        return {"W": _vjp(p["W"], p["a"], X.astype(dt, copy=False), e.astype(dt, copy=False), s(p), chunk)}
 
     def gram_blocks(p, X, need):
-        return {"W": gram(p["W"], X, normalized=normalized, chunk=chunk)}
+        if wide:
+            return {"W": gram(p["W"], X, normalized=normalized, chunk=chunk)}
+        return {"W": _gram(p["W"], X.astype(dt, copy=False), normalized, chunk)}
 
     def gram_limit(X):
         # The unnormalized NTK is m H(W): it has no finite limit.
@@ -353,25 +493,25 @@ def model(*, normalized=True, coupled=False, chunk=None):
     return Model(
         name="exp-regression", blocks=("W", "a"), trainable=("W",), init=init, forward=fwd,
         residual_and_grads=residual_and_grads, jvp=jvp, vjp=vjp, gram=gram_blocks,
-        check_params=_check_params, gram_limit=gram_limit, flips=None,
-        options={"normalized": normalized, "coupled": coupled},
+        check_params=check, gram_limit=gram_limit, flips=None,
+        options={"normalized": normalized, "coupled": coupled, **({} if wide else {"dtype": dt.name})},
     )
 
 
 def train(X, y, *, m, eta, steps, seed, normalized=True, coupled=False, init=None, chunk=None,
-          **options) -> TrainResult:
+          dtype=None, **options) -> TrainResult:
     """Gradient descent W(t+1) = W(t) - eta * grad L(W(t)): :func:`expreg_nb.training.train` on :func:`model`.
 
     ``init=(W0, a)`` starts from given weights and signs (a in {-1, +1}); then
-    ``seed`` and ``coupled`` are ignored.  ``options`` are those of
-    :func:`expreg_nb.training.train`: ``record`` (names from
-    :data:`~expreg_nb.training.RECORDABLE`; the kernel it monitors is eta H(W(t))),
-    ``record_every``, ``monitors``, ``tol``, ``progress``.
+    ``seed`` and ``coupled`` are ignored.  ``dtype="float32"`` trains in float32
+    (see :func:`model`).  ``options`` are those of :func:`expreg_nb.training.train`:
+    ``record`` (names from :data:`~expreg_nb.training.RECORDABLE`; the kernel it
+    monitors is eta H(W(t))), ``record_every``, ``monitors``, ``tol``, ``progress``.
     Returns a :class:`~expreg_nb.training.TrainResult` (``res.W``, ``res.a``,
     ``res.W0``, ``res.movement()`` per neuron).
     """
     eta = check_real(eta, "eta", positive=True)
-    return _train(model(normalized=normalized, coupled=coupled, chunk=chunk), X, y,
+    return _train(model(normalized=normalized, coupled=coupled, chunk=chunk, dtype=dtype), X, y,
                   rates={"W": eta}, steps=steps, m=m, seed=seed, init=init,
                   rate_names={"W": "eta"}, **options)
 

@@ -30,7 +30,15 @@ import math
 import numpy as np
 
 from .backend import array_module
-from .chunks import neuron_slices
+from . import chunks as _chunks
+from .chunks import (
+    check_dtype,
+    feature_budget,
+    give_workspace,
+    kept_chunks,
+    neuron_slices,
+    take_workspace,
+)
 from .seeding import check_seed, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from .training import train as _train
@@ -82,19 +90,65 @@ def _check_rates(eta_w, eta_a):
 
 
 # --------------------------------------------------------------------------- blocks
-def _preact(W, X, sl):
-    """The n x c block of pre-activations z_ir = <w_r, x_i>/sqrt(d) for the neurons in ``sl``."""
-    return (X @ W[sl].T) * (1.0 / math.sqrt(X.shape[1]))
+def _preact(W, X, sl, out=None):
+    """The n x c block of pre-activations z_ir = <w_r, x_i>/sqrt(d) for the neurons in ``sl``.
+
+    ``out``: an n x c C-contiguous array to compute into.
+    """
+    Z = X @ W[sl].T if out is None else array_module(W).matmul(X, W[sl].T, out=out)
+    Z *= 1.0 / math.sqrt(X.shape[1])
+    return Z
+
+
+def _relu_features(W, X, sl, out=None):
+    """The n x c block relu(z_ir), computed in place (one n x c array, ``out`` when given)."""
+    A = _preact(W, X, sl, out)
+    array_module(A).maximum(A, 0.0, out=A)
+    return A
+
+
+def _scratch(xp, n, slices, dtype):
+    """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
+    size = n * max(sl.stop - sl.start for sl in slices)
+    if size * dtype.itemsize < _chunks.SMALL_BYTES:  # small blocks: plain allocations are cheaper
+        return None, lambda sl: None
+    buf = take_workspace(xp, size, dtype)
+    return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
+
+
+def _step_blocks(xp, n, slices, keep, dtype):
+    """(buffer, block): kept blocks side by side in one workspace, then one scratch block for the rest."""
+    widths = [sl.stop - sl.start for sl in slices]
+    starts = [0]
+    for w in widths[:keep]:
+        starts.append(starts[-1] + n * w)
+    scratch = starts[-1]
+    buf = take_workspace(xp, scratch + n * max(widths[keep:], default=0), dtype)
+
+    def block(i):
+        off = starts[i] if i < keep else scratch
+        return buf[off: off + n * widths[i]].reshape(n, widths[i])
+
+    return buf, block
 
 
 def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
-    """(u - y, {block: gradient}); one pass over the neurons when they fit one chunk."""
+    """(u - y, {block: gradient}), each block relu(Z) formed once while the features fit the budget.
+
+    With A = relu(Z) kept, u = A a, g_a = A^T e, and the activation pattern
+    1[Z > 0] = sign(A) is formed in place of A for g_W.  One n x m block when
+    ``chunk`` is None and it fits :func:`expreg_nb.chunks.feature_budget`;
+    otherwise chunks, of which those beyond the budget are formed a second time
+    in the gradient pass (the gradient needs e = u - y, hence every chunk).
+    """
     xp = array_module(W)
     m, d = W.shape
+    n = X.shape[0]
     s = 1.0 / math.sqrt(m)
-    slices = neuron_slices(m, X.shape[0], chunk)
-    if len(slices) == 1:
-        Z = _preact(W, X, slices[0])
+    itemsize = X.dtype.itemsize
+    if n * m * itemsize < _chunks.SMALL_BYTES and len(neuron_slices(m, n, chunk, itemsize)) == 1:
+        # small: one block, the straight-line formulas (the least Python overhead)
+        Z = _preact(W, X, slice(0, m))
         A = xp.maximum(Z, 0.0)
         e = (A @ a) * s - y
         grads = {}
@@ -103,8 +157,37 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
         if "a" in need:
             grads["a"] = (A.T @ e) * s
         return e, grads
-    e = forward(W, a, X, chunk=chunk) - y
-    return e, _vjp(W, a, X, e, need, chunk)
+    if chunk is None and m * n * itemsize <= feature_budget(xp):
+        slices = [slice(0, m)]
+    else:
+        slices = neuron_slices(m, n, chunk, itemsize)
+    gW = xp.empty_like(W) if "W" in need else None
+    ga = xp.empty_like(a) if "a" in need else None
+    if not slices:
+        return -y, {k: v for k, v in (("W", gW), ("a", ga)) if v is not None}
+    keep = kept_chunks(slices, n, itemsize, xp) if len(slices) > 1 else 1
+    buf, block = _step_blocks(xp, n, slices, keep, X.dtype)
+    u = xp.zeros(n, dtype=X.dtype)
+    for i, sl in enumerate(slices):
+        u += _relu_features(W, X, sl, out=block(i)) @ a[sl]
+    e = u * s - y
+    eX = e[:, None] * X if "W" in need else None
+    for i, sl in enumerate(slices):
+        A = block(i) if i < keep else _relu_features(W, X, sl, out=block(i))
+        if ga is not None:
+            ga[sl] = A.T @ e
+        if gW is not None:
+            xp.sign(A, out=A)  # 1[z > 0] as 0/1 in the same buffer
+            gW[sl] = A.T @ eX
+    give_workspace(buf)
+    grads = {}
+    if gW is not None:
+        gW *= (a * (s / math.sqrt(d)))[:, None]
+        grads["W"] = gW
+    if ga is not None:
+        ga *= s
+        grads["a"] = ga
+    return e, grads
 
 
 def _vjp(W, a, X, e, need, chunk=None):
@@ -115,12 +198,21 @@ def _vjp(W, a, X, e, need, chunk=None):
     eX = e[:, None] * X
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
-    for sl in neuron_slices(m, X.shape[0], chunk):
-        Z = _preact(W, X, sl)
-        if gW is not None:
-            gW[sl] = (a[sl, None] * (s / math.sqrt(d))) * ((Z > 0).astype(Z.dtype).T @ eX)
+    slices = neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize)
+    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+    for sl in slices:
+        A = _relu_features(W, X, sl, out=view(sl))
         if ga is not None:
-            ga[sl] = (xp.maximum(Z, 0.0).T @ e) * s
+            ga[sl] = A.T @ e
+        if gW is not None:
+            xp.sign(A, out=A)  # 1[z > 0]
+            gW[sl] = A.T @ eX
+    if buf is not None:
+        give_workspace(buf)
+    if gW is not None:
+        gW *= (a * (s / math.sqrt(d)))[:, None]
+    if ga is not None:
+        ga *= s
     return {k: v for k, v in (("W", gW), ("a", ga)) if v is not None}
 
 
@@ -129,34 +221,54 @@ def _jvp(W, a, X, tangents, chunk=None):
     xp = array_module(W)
     m, d = W.shape
     dW, da = tangents.get("W"), tangents.get("a")
-    du = xp.zeros(X.shape[0])
-    for sl in neuron_slices(m, X.shape[0], chunk):
-        Z = _preact(W, X, sl)
-        if dW is not None:
-            du += ((Z > 0).astype(Z.dtype) * (X @ dW[sl].T)) @ a[sl] * (1.0 / math.sqrt(d))
+    du = xp.zeros(X.shape[0], dtype=X.dtype)
+    slices = neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize)
+    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+    for sl in slices:
+        A = _relu_features(W, X, sl, out=view(sl))
         if da is not None:
-            du += xp.maximum(Z, 0.0) @ da[sl]
+            du += A @ da[sl]
+        if dW is not None:
+            xp.sign(A, out=A)  # 1[z > 0]
+            A *= X @ dW[sl].T
+            du += A @ a[sl] * (1.0 / math.sqrt(d))
+    if buf is not None:
+        give_workspace(buf)
     return du * (1.0 / math.sqrt(m))
 
 
 # --------------------------------------------------------------------------- API
-def init_params(m, d, *, seed):
-    """Initial weights ``(W, a)`` on the active backend: W_rk ~ N(0, 1), a_r ~ N(0, 1), i.i.d."""
+def init_params(m, d, *, seed, dtype=None):
+    """Initial weights ``(W, a)`` on the active backend: W_rk ~ N(0, 1), a_r ~ N(0, 1), i.i.d.
+
+    ``dtype`` (``"float64"``, the default, or ``"float32"``) rounds the same float64 draws.
+    """
     m, d = check_int(m, "m"), check_int(d, "d")
     check_alloc(m=m, d=d)
     seed = check_seed(seed)
-    return standard_normal((m, d), seed, "relu2-init", "W"), standard_normal(m, seed, "relu2-init", "a")
+    dt = check_dtype(dtype)
+    W, a = standard_normal((m, d), seed, "relu2-init", "W"), standard_normal(m, seed, "relu2-init", "a")
+    return W.astype(dt, copy=False), a.astype(dt, copy=False)
 
 
 def forward(W, a, X, *, chunk=None):
     """Model outputs ``u`` (shape (n,)): u_i = m^{-1/2} sum_r a_r relu(<w_r, x_i>/sqrt(d))."""
     W, a, X = check_network(W, a, X)
+    return _finite_or_raise(_forward(W, a, X, chunk), "the model output", W, X)
+
+
+def _forward(W, a, X, chunk=None):
     xp = array_module(W)
-    u = xp.zeros(X.shape[0])
+    u = xp.zeros(X.shape[0], dtype=X.dtype)
+    slices = neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize)
+    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
     with np.errstate(over="ignore", invalid="ignore"):
-        for sl in neuron_slices(W.shape[0], X.shape[0], chunk):
-            u += xp.maximum(_preact(W, X, sl), 0.0) @ a[sl]
-    return _finite_or_raise(u * (1.0 / math.sqrt(W.shape[0])), "the model output", W, X)
+        for sl in slices:
+            u += _relu_features(W, X, sl, out=view(sl)) @ a[sl]
+        u = u * (1.0 / math.sqrt(W.shape[0]))
+    if buf is not None:
+        give_workspace(buf)
+    return u
 
 
 def loss(W, a, X, y, *, chunk=None):
@@ -196,21 +308,32 @@ def gram_layers(W, a, X, *, chunk=None):
     accumulated over chunks of neurons (``o`` is the entrywise product).
     """
     W, a, X = check_network(W, a, X)
-    xp = array_module(W)
-    n, m = X.shape[0], W.shape[0]
-    K1 = xp.zeros((n, n))
-    K2 = xp.zeros((n, n))
-    with np.errstate(over="ignore", invalid="ignore"):
-        for sl in neuron_slices(m, n, chunk):
-            Z = _preact(W, X, sl)
-            D = (Z > 0).astype(Z.dtype)
-            A = xp.maximum(Z, 0.0)
-            K1 += (D * (a[sl] ** 2)[None, :]) @ D.T
-            K2 += A @ A.T
-        H1 = K1 * (X @ X.T) * (1.0 / (X.shape[1] * m))
-        H2 = K2 * (1.0 / m)
+    H1, H2 = _gram_layers(W, a, X, chunk)
     return (_finite_or_raise(H1, "the Gram matrix H1", W, X, "product"),
             _finite_or_raise(H2, "the Gram matrix H2", W, X, "product"))
+
+
+def _gram_layers(W, a, X, chunk=None):
+    """(H1, H2) streamed over chunks; A A^T and (D |a|)(D |a|)^T are symmetric (syrk) products."""
+    xp = array_module(W)
+    n, m = X.shape[0], W.shape[0]
+    K1 = xp.zeros((n, n), dtype=X.dtype)
+    K2 = xp.zeros((n, n), dtype=X.dtype)
+    slices = neuron_slices(m, n, chunk, X.dtype.itemsize)
+    buf, view = _scratch(xp, n, slices, X.dtype) if slices else (None, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for sl in slices:
+            A = _relu_features(W, X, sl, out=view(sl))
+            K2 += A @ A.T
+            xp.sign(A, out=A)  # D = 1[z > 0]
+            A *= xp.abs(a[sl])[None, :]  # D diag(|a|): (D|a|)(D|a|)^T = D diag(a^2) D^T
+            K1 += A @ A.T
+        H1 = K1 * (X @ X.T) * (1.0 / (X.shape[1] * m))
+        H2 = K2 * (1.0 / m)
+    if buf is not None:
+        del A
+        give_workspace(buf)
+    return H1, H2
 
 
 def combined_kernel(W, a, X, eta_w, eta_a, *, chunk=None):
@@ -325,29 +448,50 @@ def _check_params(params, X):
     return {"W": W, "a": a}
 
 
-def model(*, chunk=None):
-    """Part II's network as a :class:`~expreg_nb.training.Model` (blocks ``W`` and ``a``, both trainable)."""
+def model(*, chunk=None, dtype=None):
+    """Part II's network as a :class:`~expreg_nb.training.Model` (blocks ``W`` and ``a``, both trainable).
+
+    ``dtype="float32"`` keeps the parameters in float32 and computes every step,
+    Jacobian product and kernel in float32 (the data are rounded to float32 each
+    step); the residual is returned in float64, so the loss is summed in float64.
+    The default, float64, is unchanged bit for bit.
+    """
     if chunk is not None:
         check_int(chunk, "chunk")
+    dt = check_dtype(dtype)
+    wide = dt.name == "float64"
+
+    def cast(x):
+        return x if wide else x.astype(dt, copy=False)
 
     def init(m, d, seed):
-        W, a = init_params(m, d, seed=seed)
+        W, a = init_params(m, d, seed=seed, dtype=dt)
         return {"W": W, "a": a}
 
+    def check(params, X):
+        p = _check_params(params, X)
+        return p if wide else {k: v.astype(dt) for k, v in p.items()}
+
     def fwd(p, X):
-        return forward(p["W"], p["a"], X, chunk=chunk)
+        if wide:
+            return forward(p["W"], p["a"], X, chunk=chunk)
+        return _forward(p["W"], p["a"], cast(X), chunk)
 
     def residual_and_grads(p, X, y, need):
-        return _residual_and_grads(p["W"], p["a"], X, y, chunk, need)
+        e, g = _residual_and_grads(p["W"], p["a"], cast(X), cast(y), chunk, need)
+        return (e if wide else e.astype("float64")), g
 
     def jvp(p, X, tangents):
-        return _jvp(p["W"], p["a"], X, tangents, chunk)
+        return _jvp(p["W"], p["a"], cast(X), {k: cast(v) for k, v in tangents.items()}, chunk)
 
     def vjp(p, X, e, need):
-        return _vjp(p["W"], p["a"], X, e, need, chunk)
+        return _vjp(p["W"], p["a"], cast(X), cast(e), need, chunk)
 
     def gram_blocks(p, X, need):
-        H1, H2 = gram_layers(p["W"], p["a"], X, chunk=chunk)
+        if wide:
+            H1, H2 = gram_layers(p["W"], p["a"], X, chunk=chunk)
+        else:
+            H1, H2 = _gram_layers(p["W"], p["a"], cast(X), chunk)
         return {"W": H1, "a": H2}
 
     def gram_limit(X):
@@ -360,23 +504,27 @@ def model(*, chunk=None):
     return Model(
         name="relu2", blocks=("W", "a"), trainable=("W", "a"), init=init, forward=fwd,
         residual_and_grads=residual_and_grads, jvp=jvp, vjp=vjp, gram=gram_blocks,
-        check_params=_check_params, gram_limit=gram_limit, flips=flips, options={},
+        check_params=check, gram_limit=gram_limit, flips=flips,
+        options={} if wide else {"dtype": dt.name},
     )
 
 
-def train(X, y, *, m, eta_w, eta_a, steps, seed, init=None, chunk=None, **options) -> TrainResult:
+def train(X, y, *, m, eta_w, eta_a, steps, seed, init=None, chunk=None, dtype=None,
+          **options) -> TrainResult:
     """Gradient descent on both layers: :func:`expreg_nb.training.train` on :func:`model`.
 
     W <- W - eta_w grad_W L and a <- a - eta_a grad_a L; a layer with rate 0 stays
     frozen (not both).  ``init=(W0, a0)`` starts from given weights (e.g. +-1
     signs ``a0`` with ``eta_a=0`` for the model of Du et al.); ``seed`` is then
-    ignored.  ``options`` are those of :func:`expreg_nb.training.train`:
-    ``record`` (the kernel it monitors is K = eta_w H1 + eta_a H2),
-    ``record_every``, ``monitors``, ``tol``, ``progress``.
+    ignored.  ``dtype="float32"`` trains in float32 (see :func:`model`).  ``options``
+    are those of :func:`expreg_nb.training.train`: ``record`` (the kernel it
+    monitors is K = eta_w H1 + eta_a H2), ``record_every``, ``monitors``, ``tol``,
+    ``progress``.
     """
     eta_w, eta_a = _check_rates(eta_w, eta_a)
-    return _train(model(chunk=chunk), X, y, rates={"W": eta_w, "a": eta_a}, steps=steps, m=m,
-                  seed=seed, init=init, rate_names={"W": "eta_w", "a": "eta_a"}, **options)
+    return _train(model(chunk=chunk, dtype=dtype), X, y, rates={"W": eta_w, "a": eta_a},
+                  steps=steps, m=m, seed=seed, init=init,
+                  rate_names={"W": "eta_w", "a": "eta_a"}, **options)
 
 
 def lecun_form(W, a):
