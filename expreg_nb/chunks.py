@@ -186,3 +186,35 @@ def give_workspace(buf) -> None:
 def release_workspace() -> None:
     """Drop this thread's kept feature buffer (the memory returns to the system)."""
     _local.buf = None
+
+
+# --------------------------------------------------------------------------- step layout (Parts I and II)
+def scratch(xp, n, slices, dtype):
+    """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
+    size = n * max(sl.stop - sl.start for sl in slices)
+    if size * dtype.itemsize < SMALL_BYTES:  # small blocks: plain allocations are cheaper
+        return None, lambda sl: None
+    buf = take_workspace(xp, size, dtype)
+    return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
+def step_slices(m, n, chunk, itemsize, xp):
+    """The neuron slices of one step: a single block when its features fit :func:`~expreg_nb.chunks.feature_budget`."""
+    if chunk is None and m * n * itemsize <= feature_budget(xp):
+        return [slice(0, m)]
+    return neuron_slices(m, n, chunk, itemsize)
+def step_blocks(xp, n, slices, keep, dtype):
+    """(buffer, block): kept blocks side by side in one workspace, then one scratch block for the rest.
+
+    ``block(i)`` is the n x len(slices[i]) C-contiguous array that chunk ``i`` is computed into.
+    """
+    widths = [sl.stop - sl.start for sl in slices]
+    starts = [0]
+    for w in widths[:keep]:
+        starts.append(starts[-1] + n * w)
+    scratch = starts[-1]
+    buf = take_workspace(xp, scratch + n * max(widths[keep:], default=0), dtype)
+
+    def block(i):
+        off = starts[i] if i < keep else scratch
+        return buf[off: off + n * widths[i]].reshape(n, widths[i])
+
+    return buf, block

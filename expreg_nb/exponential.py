@@ -22,11 +22,12 @@ from .backend import array_module, get_xp
 from . import chunks as _chunks
 from .chunks import (
     check_dtype,
-    feature_budget,
     give_workspace,
     kept_chunks,
     neuron_slices,
-    take_workspace,
+    scratch,
+    step_blocks,
+    step_slices,
 )
 from .seeding import check_seed, rademacher, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
@@ -42,6 +43,7 @@ from .validation import (
     check_real,
     check_same_backend,
     input_scale,
+    not_representable,
 )
 
 
@@ -81,10 +83,7 @@ def _finite_or_raise(value, what: str, W, X, stage: str = "sum"):
     else:
         cause = (f"every exp(<w_r, x_i>) is finite (max <w_r, x_i> = {zmax:.4g} <= {LOG_MAX:.1f}) but their "
                  f"sum over the m={W.shape[0]} neurons overflowed")
-    raise FloatingPointError(
-        f"{what} is not representable in float64: {cause}. The input scale is max |x_ik| = "
-        f"{input_scale(X):.4g}; rescale the inputs (smaller ||x_i||)."
-    )
+    raise not_representable(what, cause, X)
 
 
 def _exp_features(W, X, sl, out=None):
@@ -101,20 +100,8 @@ def _exp_features(W, X, sl, out=None):
     return E
 
 
-def _scratch(xp, n, slices, dtype):
-    """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
-    size = n * max(sl.stop - sl.start for sl in slices)
-    if size * dtype.itemsize < _chunks.SMALL_BYTES:  # small blocks: plain allocations are cheaper
-        return None, lambda sl: None
-    buf = take_workspace(xp, size, dtype)
-    return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
 
 
-def _step_slices(m, n, chunk, itemsize, xp):
-    """The neuron slices of one step: a single block when its features fit :func:`~expreg_nb.chunks.feature_budget`."""
-    if chunk is None and m * n * itemsize <= feature_budget(xp):
-        return [slice(0, m)]
-    return neuron_slices(m, n, chunk, itemsize)
 
 
 # --------------------------------------------------------------------------- API
@@ -158,7 +145,7 @@ def _forward(W, a, X, scale, chunk=None):
     slices = neuron_slices(W.shape[0], n, chunk, X.dtype.itemsize)
     if not slices:
         return u
-    buf, view = _scratch(xp, n, slices, X.dtype)
+    buf, view = scratch(xp, n, slices, X.dtype)
     for sl in slices:
         u += _exp_features(W, X, sl, out=view(sl)) @ a[sl]
     give_workspace(buf)
@@ -203,11 +190,11 @@ def _residual_and_grad(W, a, X, y, scale, chunk=None):
         g = Et.T @ (e[:, None] * X)
         g *= (a * scale)[:, None]
         return e, g
-    slices = _step_slices(m, n, chunk, itemsize, xp)
+    slices = step_slices(m, n, chunk, itemsize, xp)
     if not slices:
         return -y, xp.empty_like(W)
     keep = 1 if len(slices) == 1 else kept_chunks(slices, n, itemsize, xp)
-    buf, block = _step_blocks(xp, n, slices, keep, X.dtype)
+    buf, block = step_blocks(xp, n, slices, keep, X.dtype)
     u = xp.zeros(n, dtype=X.dtype)
     for i, sl in enumerate(slices):
         u += _exp_features(W, X, sl, out=block(i)) @ a[sl]
@@ -222,23 +209,6 @@ def _residual_and_grad(W, a, X, y, scale, chunk=None):
     return e, g
 
 
-def _step_blocks(xp, n, slices, keep, dtype):
-    """(buffer, block): kept blocks side by side in one workspace, then one scratch block for the rest.
-
-    ``block(i)`` is the n x len(slices[i]) C-contiguous array that chunk ``i`` is computed into.
-    """
-    widths = [sl.stop - sl.start for sl in slices]
-    starts = [0]
-    for w in widths[:keep]:
-        starts.append(starts[-1] + n * w)
-    scratch = starts[-1]
-    buf = take_workspace(xp, scratch + n * max(widths[keep:], default=0), dtype)
-
-    def block(i):
-        off = starts[i] if i < keep else scratch
-        return buf[off: off + n * widths[i]].reshape(n, widths[i])
-
-    return buf, block
 
 
 def grad(W, a, X, y, *, normalized=True, chunk=None):
@@ -281,7 +251,7 @@ def _gram(W, X, normalized, chunk=None):
     K = xp.zeros((n, n), dtype=X.dtype)
     slices = neuron_slices(m, n, chunk, X.dtype.itemsize)
     if slices:
-        buf, view = _scratch(xp, n, slices, X.dtype)
+        buf, view = scratch(xp, n, slices, X.dtype)
         for sl in slices:
             Et = _exp_features(W, X, sl, out=view(sl))
             K += Et @ Et.T
@@ -395,7 +365,7 @@ def _jvp(W, a, X, dW, scale, chunk=None):
     slices = neuron_slices(W.shape[0], n, chunk, X.dtype.itemsize)
     if not slices:
         return du
-    buf, view = _scratch(xp, n, slices, X.dtype)
+    buf, view = scratch(xp, n, slices, X.dtype)
     for sl in slices:
         F = _exp_features(W, X, sl, out=view(sl))
         F *= X @ dW[sl].T
@@ -412,7 +382,7 @@ def _vjp(W, a, X, e, scale, chunk=None):
     slices = neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize)
     if not slices:
         return g
-    buf, view = _scratch(xp, X.shape[0], slices, X.dtype)
+    buf, view = scratch(xp, X.shape[0], slices, X.dtype)
     for sl in slices:
         g[sl] = _exp_features(W, X, sl, out=view(sl)).T @ eX
     give_workspace(buf)
@@ -422,7 +392,6 @@ def _vjp(W, a, X, e, scale, chunk=None):
 
 def _check_params(params, X, *, what="init"):
     W, a, X = check_network(params["W"], params["a"], X)
-    xp = array_module(a)
     if a.shape[0] and not bool(((a == 1.0) | (a == -1.0)).all()):
         raise ValueError(f"{what}: the signs a must all be +1 or -1 (the Gram matrix and the "
                          f"monitors use a_r^2 = 1)")

@@ -33,11 +33,12 @@ from .backend import array_module
 from . import chunks as _chunks
 from .chunks import (
     check_dtype,
-    feature_budget,
     give_workspace,
     kept_chunks,
     neuron_slices,
-    take_workspace,
+    scratch,
+    step_blocks,
+    step_slices,
 )
 from .seeding import check_seed, standard_normal
 from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
@@ -51,6 +52,7 @@ from .validation import (
     check_real,
     check_same_backend,
     input_scale,
+    not_representable,
 )
 
 # --------------------------------------------------------------------------- checks
@@ -73,10 +75,7 @@ def _finite_or_raise(value, what: str, W, X, stage: str = "sum"):
     else:
         cause = (f"the pre-activations are finite (max |<w_r, x_i>|/sqrt(d) = {zmax:.4g}) but the weighted sum "
                  f"sum_r a_r relu(z_ir) over the m={W.shape[0]} neurons overflowed")
-    raise FloatingPointError(
-        f"{what} is not representable in float64: {cause}. The input scale is max |x_ik| = "
-        f"{input_scale(X):.4g}; rescale the inputs (or the weights)."
-    )
+    raise not_representable(what, cause, X, "rescale the inputs (or the weights)")
 
 
 
@@ -107,29 +106,8 @@ def _relu_features(W, X, sl, out=None):
     return A
 
 
-def _scratch(xp, n, slices, dtype):
-    """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
-    size = n * max(sl.stop - sl.start for sl in slices)
-    if size * dtype.itemsize < _chunks.SMALL_BYTES:  # small blocks: plain allocations are cheaper
-        return None, lambda sl: None
-    buf = take_workspace(xp, size, dtype)
-    return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
 
 
-def _step_blocks(xp, n, slices, keep, dtype):
-    """(buffer, block): kept blocks side by side in one workspace, then one scratch block for the rest."""
-    widths = [sl.stop - sl.start for sl in slices]
-    starts = [0]
-    for w in widths[:keep]:
-        starts.append(starts[-1] + n * w)
-    scratch = starts[-1]
-    buf = take_workspace(xp, scratch + n * max(widths[keep:], default=0), dtype)
-
-    def block(i):
-        off = starts[i] if i < keep else scratch
-        return buf[off: off + n * widths[i]].reshape(n, widths[i])
-
-    return buf, block
 
 
 def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
@@ -157,16 +135,13 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
         if "a" in need:
             grads["a"] = (A.T @ e) * s
         return e, grads
-    if chunk is None and m * n * itemsize <= feature_budget(xp):
-        slices = [slice(0, m)]
-    else:
-        slices = neuron_slices(m, n, chunk, itemsize)
+    slices = step_slices(m, n, chunk, itemsize, xp)
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
     if not slices:
         return -y, {k: v for k, v in (("W", gW), ("a", ga)) if v is not None}
     keep = kept_chunks(slices, n, itemsize, xp) if len(slices) > 1 else 1
-    buf, block = _step_blocks(xp, n, slices, keep, X.dtype)
+    buf, block = step_blocks(xp, n, slices, keep, X.dtype)
     u = xp.zeros(n, dtype=X.dtype)
     for i, sl in enumerate(slices):
         u += _relu_features(W, X, sl, out=block(i)) @ a[sl]
@@ -199,7 +174,7 @@ def _vjp(W, a, X, e, need, chunk=None):
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
     slices = neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize)
-    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+    buf, view = scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
     for sl in slices:
         A = _relu_features(W, X, sl, out=view(sl))
         if ga is not None:
@@ -223,7 +198,7 @@ def _jvp(W, a, X, tangents, chunk=None):
     dW, da = tangents.get("W"), tangents.get("a")
     du = xp.zeros(X.shape[0], dtype=X.dtype)
     slices = neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize)
-    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+    buf, view = scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
     for sl in slices:
         A = _relu_features(W, X, sl, out=view(sl))
         if da is not None:
@@ -261,7 +236,7 @@ def _forward(W, a, X, chunk=None):
     xp = array_module(W)
     u = xp.zeros(X.shape[0], dtype=X.dtype)
     slices = neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize)
-    buf, view = _scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+    buf, view = scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
     with np.errstate(over="ignore", invalid="ignore"):
         for sl in slices:
             u += _relu_features(W, X, sl, out=view(sl)) @ a[sl]
@@ -320,7 +295,7 @@ def _gram_layers(W, a, X, chunk=None):
     K1 = xp.zeros((n, n), dtype=X.dtype)
     K2 = xp.zeros((n, n), dtype=X.dtype)
     slices = neuron_slices(m, n, chunk, X.dtype.itemsize)
-    buf, view = _scratch(xp, n, slices, X.dtype) if slices else (None, None)
+    buf, view = scratch(xp, n, slices, X.dtype) if slices else (None, None)
     with np.errstate(over="ignore", invalid="ignore"):
         for sl in slices:
             A = _relu_features(W, X, sl, out=view(sl))

@@ -192,3 +192,11 @@ def check_bool(value, name: str) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def not_representable(what: str, cause: str, X, hint: str = "rescale the inputs (smaller ||x_i||)"):
+    """The :class:`FloatingPointError` for a model quantity that float64 cannot hold: what, why, the input scale."""
+    return FloatingPointError(
+        f"{what} is not representable in float64: {cause}. The input scale is max |x_ik| = "
+        f"{input_scale(X):.4g}; {hint}."
+    )
