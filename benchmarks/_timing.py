@@ -101,3 +101,78 @@ def fmt_ms(seconds) -> str:
 
 def fmt_ratio(a, b) -> str:
     return "-" if a is None or b is None else f"{a / b:.2f}"
+
+
+# --------------------------------------------------------------------------- step + Gram tables
+#: The shapes (n x d x m) the step-and-Gram benchmarks run by default.
+DEFAULT_SHAPES = ("64x16x4096", "256x32x16384", "1024x64x16384")
+
+
+def shape_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line shared by the step-and-Gram benchmarks: --shapes, --repeat, --dtype."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--shapes", nargs="+", type=parse_shape,
+                        default=[parse_shape(s) for s in DEFAULT_SHAPES], metavar="NxDxM",
+                        help=f"problem sizes (default: {' '.join(DEFAULT_SHAPES)})")
+    parser.add_argument("--repeat", type=int, default=7,
+                        help="interleaved rounds per measurement; medians (default 7)")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    return parser
+
+
+def parse_shape_args(parser: argparse.ArgumentParser, argv):
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    return args
+
+
+def sphere_problem(init_params):
+    """``problem(n, d, m, dtype) -> (X, y, W, a)``: seeded sphere data and ``init_params``'s weights."""
+    from expreg_nb import data
+
+    def problem(n, d, m, dtype):
+        X = data.sphere(n, d, seed=0).astype(dtype)
+        y = data.labels(n, seed=0).astype(dtype)
+        return (X, y, *init_params(m, d, seed=0, dtype=dtype))
+
+    return problem
+
+
+def step_gram_table(title, path, gram_label, shapes, repeat, dtype, make_problem, candidates, *,
+                    out=print) -> list[dict]:
+    """Time the step and the Gram of every shape side by side; print a table; return its rows.
+
+    ``make_problem(n, d, m, dtype) -> (X, y, W, a)``; ``candidates(X, y, W, a, xp, torch)
+    -> (steps, grams)``, each a dict of ``ours``, ``floor`` and (optional) ``torch``.
+    """
+    xp = backend.get_xp()
+    torch = torch_or_none()
+    out(f"{title}, {dtype}: {machine()}")
+    if torch is None:
+        out("PyTorch not installed (pip install -e '.[bench]'): its columns are skipped.")
+    else:
+        out(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    header = (f"{'n':>5} {'d':>3} {'m':>6} | {'step ms':>8} {'floor':>8} {'torch':>8} {'/floor':>6} "
+              f"{'torch/':>6} | {gram_label + ' ms':>8} {'floor':>8} {'torch':>8} {'/floor':>6} "
+              f"{'torch/':>6}")
+    out(header)
+    out("-" * len(header))
+    rows = []
+    for n, d, m in shapes:
+        X, y, W, a = make_problem(n, d, m, dtype)
+        steps, grams = candidates(X, y, W, a, xp, torch)
+        before = load()
+        ts = interleaved_medians(steps, xp, repeat)
+        tg = interleaved_medians(grams, xp, repeat)
+        rows.append({"path": path, "dtype": dtype, "n": n, "d": d, "m": m, "load": before,
+                     **{f"step_{k}": v for k, v in ts.items()},
+                     **{f"gram_{k}": v for k, v in tg.items()}})
+        cols = []
+        for tt in (ts, tg):
+            cols.append(f"{fmt_ms(tt['ours']):>8} {fmt_ms(tt['floor']):>8} {fmt_ms(tt.get('torch')):>8} "
+                        f"{fmt_ratio(tt['ours'], tt['floor']):>6} {fmt_ratio(tt.get('torch'), tt['ours']):>6}")
+        out(f"{n:>5} {d:>3} {m:>6} | {cols[0]} | {cols[1]}   ({before})")
+    out(f"medians of {repeat} interleaved rounds; '/floor' = ours / floor, "
+        f"'torch/' = torch / ours (> 1: we are faster)")
+    return rows

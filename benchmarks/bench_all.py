@@ -26,7 +26,7 @@ from pathlib import Path
 
 import bench_exponential
 import bench_relu2
-from _timing import load, machine, parse_shape
+from _timing import DEFAULT_SHAPES, load, machine, parse_shape
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
     for dt in dtypes:
         for mod in (bench_exponential, bench_relu2):
-            shapes = args.shapes or [parse_shape(s) for s in mod.DEFAULT_SHAPES]
+            shapes = args.shapes or [parse_shape(s) for s in DEFAULT_SHAPES]
             print()
             mod.run_shapes(shapes, args.repeat, dt)
     status = 0

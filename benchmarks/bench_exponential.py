@@ -12,7 +12,6 @@ See benchmarks/README.md for the meaning of the columns.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import resource
 import sys
@@ -20,31 +19,24 @@ import time
 import tracemalloc
 
 from _timing import (
-    fmt_ms,
-    fmt_ratio,
-    interleaved_medians,
-    load,
     machine,
-    parse_shape,
+    parse_shape_args,
+    shape_parser,
+    sphere_problem,
+    step_gram_table,
     to_torch,
     torch_device,
-    torch_or_none,
     torch_sync,
 )
 
 from expreg_nb import backend, data
 from expreg_nb import exponential as ex
 
-DEFAULT_SHAPES = ("64x16x4096", "256x32x16384", "1024x64x16384")
 MEMORY_SHAPE = (2048, 32, 2**18)
 MEMORY_LIMIT_BYTES = 2**30
 
 
-def problem(n, d, m, dtype):
-    X = data.sphere(n, d, seed=0).astype(dtype)
-    y = data.labels(n, seed=0).astype(dtype)
-    W, a = ex.init_params(m, d, seed=0, dtype=dtype)
-    return X, y, W, a
+problem = sphere_problem(ex.init_params)
 
 
 def candidates(X, y, W, a, xp, torch):
@@ -106,33 +98,8 @@ def candidates(X, y, W, a, xp, torch):
 
 def run_shapes(shapes, repeat: int, dtype: str = "float64", *, out=print) -> list[dict]:
     """Time every shape; print a table; return its rows."""
-    xp = backend.get_xp()
-    torch = torch_or_none()
-    out(f"Part I (exponential), {dtype}: {machine()}")
-    if torch is None:
-        out("PyTorch not installed (pip install -e '.[bench]'): its columns are skipped.")
-    else:
-        out(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    header = (f"{'n':>5} {'d':>3} {'m':>6} | {'step ms':>8} {'floor':>8} {'torch':>8} {'/floor':>6} {'torch/':>6} | "
-              f"{'gram ms':>8} {'floor':>8} {'torch':>8} {'/floor':>6} {'torch/':>6}")
-    out(header)
-    out("-" * len(header))
-    rows = []
-    for n, d, m in shapes:
-        X, y, W, a = problem(n, d, m, dtype)
-        steps, grams = candidates(X, y, W, a, xp, torch)
-        before = load()
-        ts = interleaved_medians(steps, xp, repeat)
-        tg = interleaved_medians(grams, xp, repeat)
-        row = {"path": "exponential", "dtype": dtype, "n": n, "d": d, "m": m, "load": before,
-               **{f"step_{k}": v for k, v in ts.items()}, **{f"gram_{k}": v for k, v in tg.items()}}
-        rows.append(row)
-        out(f"{n:>5} {d:>3} {m:>6} | {fmt_ms(ts['ours']):>8} {fmt_ms(ts['floor']):>8} {fmt_ms(ts.get('torch')):>8} "
-            f"{fmt_ratio(ts['ours'], ts['floor']):>6} {fmt_ratio(ts.get('torch'), ts['ours']):>6} | "
-            f"{fmt_ms(tg['ours']):>8} {fmt_ms(tg['floor']):>8} {fmt_ms(tg.get('torch')):>8} "
-            f"{fmt_ratio(tg['ours'], tg['floor']):>6} {fmt_ratio(tg.get('torch'), tg['ours']):>6}   ({before})")
-    out(f"medians of {repeat} interleaved rounds; '/floor' = ours / floor, 'torch/' = torch / ours (> 1: we are faster)")
-    return rows
+    return step_gram_table("Part I (exponential)", "exponential", "gram", shapes, repeat, dtype, problem, candidates,
+                           out=out)
 
 
 def max_rss_bytes() -> int:
@@ -180,16 +147,10 @@ def memory_check() -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", nargs="+", type=parse_shape, default=[parse_shape(s) for s in DEFAULT_SHAPES],
-                        metavar="NxDxM", help=f"problem sizes (default: {' '.join(DEFAULT_SHAPES)})")
-    parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds per measurement; medians (default 7)")
-    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser = shape_parser(__doc__)
     parser.add_argument("--memory-check", action="store_true",
                         help="instead of timing, check that gram() at n=2048, d=32, m=2^18 stays under 1 GiB extra")
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    args = parse_shape_args(parser, argv)
     if args.memory_check:
         return memory_check()
     run_shapes(args.shapes, args.repeat, args.dtype)

@@ -9,26 +9,24 @@ See benchmarks/README.md for the meaning of the columns.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 
 from _timing import (
-    fmt_ms,
-    fmt_ratio,
-    interleaved_medians,
-    load,
-    machine,
-    parse_shape,
+    parse_shape_args,
+    shape_parser,
+    sphere_problem,
+    step_gram_table,
     to_torch,
     torch_device,
-    torch_or_none,
     torch_sync,
 )
 
-from expreg_nb import backend, data, relu2
+from expreg_nb import relu2
 
-DEFAULT_SHAPES = ("64x16x4096", "256x32x16384", "1024x64x16384")
+
+
+problem = sphere_problem(relu2.init_params)
 
 
 def candidates(X, y, W, a, xp, torch):
@@ -100,46 +98,13 @@ def candidates(X, y, W, a, xp, torch):
 
 def run_shapes(shapes, repeat: int, dtype: str = "float64", *, out=print) -> list[dict]:
     """Time every shape; print a table; return its rows."""
-    xp = backend.get_xp()
-    torch = torch_or_none()
-    out(f"Part II (relu2, both layers), {dtype}: {machine()}")
-    if torch is None:
-        out("PyTorch not installed (pip install -e '.[bench]'): its columns are skipped.")
-    else:
-        out(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    header = (f"{'n':>5} {'d':>3} {'m':>6} | {'step ms':>8} {'floor':>8} {'torch':>8} {'/floor':>6} {'torch/':>6} | "
-              f"{'grams ms':>8} {'floor':>8} {'torch':>8} {'/floor':>6} {'torch/':>6}")
-    out(header)
-    out("-" * len(header))
-    rows = []
-    for n, d, m in shapes:
-        X = data.sphere(n, d, seed=0).astype(dtype)
-        y = data.labels(n, seed=0).astype(dtype)
-        W, a = relu2.init_params(m, d, seed=0, dtype=dtype)
-        steps, grams = candidates(X, y, W, a, xp, torch)
-        before = load()
-        ts = interleaved_medians(steps, xp, repeat)
-        tg = interleaved_medians(grams, xp, repeat)
-        row = {"path": "relu2", "dtype": dtype, "n": n, "d": d, "m": m, "load": before,
-               **{f"step_{k}": v for k, v in ts.items()}, **{f"gram_{k}": v for k, v in tg.items()}}
-        rows.append(row)
-        out(f"{n:>5} {d:>3} {m:>6} | {fmt_ms(ts['ours']):>8} {fmt_ms(ts['floor']):>8} {fmt_ms(ts.get('torch')):>8} "
-            f"{fmt_ratio(ts['ours'], ts['floor']):>6} {fmt_ratio(ts.get('torch'), ts['ours']):>6} | "
-            f"{fmt_ms(tg['ours']):>8} {fmt_ms(tg['floor']):>8} {fmt_ms(tg.get('torch')):>8} "
-            f"{fmt_ratio(tg['ours'], tg['floor']):>6} {fmt_ratio(tg.get('torch'), tg['ours']):>6}   ({before})")
-    out(f"medians of {repeat} interleaved rounds; '/floor' = ours / floor, 'torch/' = torch / ours (> 1: we are faster)")
-    return rows
+    return step_gram_table("Part II (relu2, both layers)", "relu2", "grams", shapes, repeat, dtype, problem, candidates,
+                           out=out)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", nargs="+", type=parse_shape, default=[parse_shape(s) for s in DEFAULT_SHAPES],
-                        metavar="NxDxM", help=f"problem sizes (default: {' '.join(DEFAULT_SHAPES)})")
-    parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds per measurement; medians (default 7)")
-    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    parser = shape_parser(__doc__)
+    args = parse_shape_args(parser, argv)
     run_shapes(args.shapes, args.repeat, args.dtype)
     return 0
 
