@@ -112,9 +112,10 @@ def compare(model, p0, X, y, *, ratio, c=0.5, steps=4000, tol=1e-3, record_every
     if "lambda_max" not in record:
         record = (*record, "lambda_max")
     halvings = 0
+    # the rates are linear in c: one eigenproblem at p0, then halve them with c
+    eta_w1, eta_a1 = relu2.step_sizes(p0["W"], p0["a"], X, ratio=ratio, c=1.0)
     while True:
-        eta_w, eta_a = relu2.step_sizes(p0["W"], p0["a"], X, ratio=ratio, c=c)
-        rates = {"W": eta_w * rate_scale, "a": eta_a * rate_scale}
+        rates = {"W": c * eta_w1 * rate_scale, "a": c * eta_a1 * rate_scale}
         try:
             net = train(model, X, y, init=p0, rates=rates, steps=steps, tol=tol, record=record,
                         record_every=record_every, monitors=_outputs(model, X), progress=False)
