@@ -8,9 +8,17 @@ seeding      reproducible host-side random streams
 training     models as pure functions, the one trainer (train, TrainResult), linearize
 sweep        grids of runs on any executor (serial, processes, Dask), named sweeps, results store
 data         synthetic data sets
-exponential  Part I, exponential regression
-relu2        Part II, two-layer ReLU network with two learning rates
-threshold    Part III, deep threshold memorizer
+stats        success-rate intervals, log-log slopes
+chunks       feature blocks within a memory budget (the kernels' streaming)
+validation   the input checks every public function shares
+landing      the landing page's panels
+
+One subpackage per Part, named after its model (each ``__init__`` re-exports its public names):
+
+exponential/  Part I, exponential regression: network, bounds, reference, experiments, sweeps
+relu2/        Part II, two-layer ReLU network with two learning rates: network, experiments, sweeps
+threshold/    Part III, deep threshold memorizer: network, gadgets, hyperplanes, sizes,
+              construction, baselines
 """
 from __future__ import annotations
 

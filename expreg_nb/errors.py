@@ -1,4 +1,5 @@
-"""Errors about the environment configuration (``EXPREG_BACKEND``, ``EXPREG_SCALE``).
+"""Errors shared across the package: the environment configuration (``EXPREG_BACKEND``,
+``EXPREG_SCALE``) and the expected failures of a run (:class:`MemorizationError`).
 
 A script that lets a :class:`ConfigError` escape (``python -c ...``) prints it
 as one line, ``expreg_nb: <message>``, and exits with status 1, instead of a
@@ -13,6 +14,10 @@ import sys
 
 class ConfigError(Exception):
     """An environment variable of expreg_nb has a value that cannot be used here."""
+
+
+class MemorizationError(RuntimeError):
+    """A randomized construction (Part III's memorizer) did not succeed within ``max_attempts`` draws."""
 
 
 def env_choice(var: str, choices: tuple[str, ...], error: type[ConfigError], what: str) -> str:

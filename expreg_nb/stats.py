@@ -1,4 +1,4 @@
-r"""Small statistics shared by the experiments: confidence intervals on success rates.
+r"""Small statistics shared by the experiments: success-rate intervals and log-log slopes.
 
 :func:`wilson_interval` is the Wilson score interval for a binomial proportion
 (Wilson 1927): with p = k/N and z the normal quantile,
@@ -17,7 +17,10 @@ import numbers
 
 import numpy as np
 
-__all__ = ["wilson_interval"]
+from .backend import to_numpy
+from .validation import as_float_array
+
+__all__ = ["loglog_slope", "wilson_interval"]
 
 
 def _check_count(v, name):
@@ -60,3 +63,16 @@ def wilson_interval(successes, trials, z: float = 1.96):
     if scalar:
         return float(low), float(high)
     return low, high
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of ``log y`` against ``log x`` (both positive, at least two distinct x)."""
+    x = np.asarray(to_numpy(as_float_array(x, "x", ndim=1)), dtype=float)
+    y = np.asarray(to_numpy(as_float_array(y, "y", ndim=1)), dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"x has {x.size} entries but y has {y.size}; they must match")
+    if np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x and y must be positive for a log-log fit")
+    if np.unique(x).size < 2:
+        raise ValueError("x needs at least two distinct values for a slope")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])

@@ -19,14 +19,21 @@ the *expected* errors (divergence of gradient descent, a memorizer that could
 not be built, or whatever ``catch`` names) becomes a row with its error, not a
 crash of the sweep; any other exception is a bug and propagates.
 
-**Named sweeps and the results store.**  A :class:`Sweep` names a task
-function and a grid per scale (``book`` or ``full``).  ``python -m
-expreg_nb.sweep NAME --scale full`` runs it and writes ``table.csv`` and
-``provenance.json`` under ``book/results/NAME/SCALE/``: the package version,
-the git commit, backend and device, the wall time, the grid and its hash.  A
-chapter reads it back with :func:`load_result`, which refuses a table whose
-grid hash no longer matches the sweep's current definition, so a stale result
-fails the build.
+**Tasks and named sweeps.**  A task function is registered under an explicit,
+stable id with the :func:`task` decorator (``@sweep.task("exp-width")``); a
+:class:`Sweep` names a registered task and a grid per scale (``book`` or
+``full``).  The id, not the function's module path, enters the grid hash, so
+moving a function changes nothing.  The runner names no experiment module: each
+Part lists its sweeps under the ``expreg_nb.sweeps`` entry-point group of the
+package metadata (``pyproject.toml``), and :func:`registry` loads them.
+
+**The results store.**  ``python -m expreg_nb.sweep NAME --scale full`` runs a
+named sweep and writes ``table.csv`` and ``provenance.json`` under
+``ROOT/NAME/SCALE/``, where ``ROOT`` is :func:`results_root`: ``$EXPREG_RESULTS``
+if set, else the package's own ``expreg_nb/results`` (package data, so a
+non-editable install carries the stored results).  A chapter reads a result back
+with :func:`load_result`, which refuses a table whose grid hash no longer matches
+the sweep's current definition, so a stale result fails the build.
 """
 from __future__ import annotations
 
@@ -34,7 +41,7 @@ import argparse
 import concurrent.futures as cf
 import datetime as _dt
 import hashlib
-import importlib
+import importlib.metadata
 import itertools
 import json
 import numbers
@@ -52,11 +59,14 @@ from tqdm.auto import tqdm
 
 from .scale import SCALES, current_scale
 
-#: Where named sweeps store their results (``book/results/NAME/SCALE/``).
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "book" / "results"
+#: The package's own results store (package data): ``RESULTS_DIR/NAME/SCALE/``.
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
-#: Modules that define named sweeps (a module-level list ``SWEEPS`` of :class:`Sweep`).
-SWEEP_MODULES = ("expreg_nb.experiments", "expreg_nb.experiments_relu2")
+#: Environment variable that moves the results store (a directory).
+RESULTS_ENV = "EXPREG_RESULTS"
+
+#: Entry-point group under which each Part lists its named sweeps (a list of :class:`Sweep`).
+ENTRY_POINT_GROUP = "expreg_nb.sweeps"
 
 ERROR_COLUMN = "error"
 TIME_COLUMN = "seconds"
@@ -64,6 +74,51 @@ TIME_COLUMN = "seconds"
 
 class StaleResultError(RuntimeError):
     """A stored result does not match the current definition of its sweep."""
+
+
+# --------------------------------------------------------------------------- tasks
+_TASKS: dict[str, Callable] = {}
+_TASK_ATTR = "__sweep_task_id__"
+
+
+def task(task_id: str):
+    """Register the decorated module-level function as the sweep task ``task_id``.
+
+    The id is what stored results refer to (it enters :meth:`Sweep.grid_hash`), so it
+    must never change for a task whose results are stored; the function may move freely.
+    """
+    if not isinstance(task_id, str) or not task_id.strip() or task_id != task_id.strip():
+        raise ValueError(f"task_id must be a non-empty string without surrounding spaces, got {task_id!r}")
+
+    def register(fn):
+        if not callable(fn):
+            raise TypeError(f"@task({task_id!r}) must decorate a function, got {type(fn).__name__}")
+        other = _TASKS.get(task_id)
+        if other is not None and (other.__module__, other.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ValueError(f"task id {task_id!r} is already registered for "
+                             f"{other.__module__}.{other.__qualname__}")
+        _TASKS[task_id] = fn
+        setattr(fn, _TASK_ATTR, task_id)
+        return fn
+
+    return register
+
+
+def task_id(fn) -> str:
+    """The registered id of a task function (:class:`ValueError` if it was never registered)."""
+    tid = getattr(fn, _TASK_ATTR, None)
+    if tid is None:
+        name = getattr(fn, "__qualname__", repr(fn))
+        raise ValueError(f"{name} is not a registered sweep task; decorate it with @expreg_nb.sweep.task('ID')")
+    return tid
+
+
+def get_task(tid: str) -> Callable:
+    """The task function registered under ``tid`` (every Part's sweeps are loaded first)."""
+    registry()
+    if tid not in _TASKS:
+        raise ValueError(f"no sweep task {tid!r}; known: {', '.join(sorted(_TASKS)) or 'none'}")
+    return _TASKS[tid]
 
 
 # --------------------------------------------------------------------------- grids
@@ -108,16 +163,10 @@ def point_seed(point: Mapping, *, exclude: Sequence[str] = ()) -> int:
 
 
 def _default_catch():
+    from .errors import MemorizationError
     from .training import DivergenceError
 
-    errors = [DivergenceError]
-    try:
-        from .threshold import MemorizationError
-    except ImportError:  # pragma: no cover - threshold always ships
-        pass
-    else:
-        errors.append(MemorizationError)
-    return tuple(errors)
+    return (DivergenceError, MemorizationError)
 
 
 def _call(fn, point, catch):
@@ -157,7 +206,7 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
     catch
         Exception types that turn a task into an error row; default
         :class:`~expreg_nb.training.DivergenceError` and
-        :class:`~expreg_nb.threshold.MemorizationError`.
+        :class:`~expreg_nb.errors.MemorizationError`.
     progress
         tqdm bar counting tasks (``None``: shown for more than one task, and
         silenced by ``TQDM_DISABLE``).
@@ -218,6 +267,9 @@ class Sweep:
     version: int = 1
     catch: tuple = field(default=())
 
+    def __post_init__(self):
+        task_id(self.fn)  # a named sweep runs a registered task
+
     def points(self, scale: str | None = None) -> list[dict]:
         scale = current_scale() if scale is None else scale
         if scale not in self.grids:
@@ -226,8 +278,8 @@ class Sweep:
 
     def grid_hash(self, scale: str | None = None) -> str:
         """SHA-256 of the task's name, the version and the grid: what a stored result must match."""
-        spec = {"sweep": self.name, "task": f"{self.fn.__module__}.{self.fn.__qualname__}",
-                "version": self.version, "points": self.points(scale)}
+        spec = {"sweep": self.name, "task": task_id(self.fn), "version": self.version,
+                "points": self.points(scale)}
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
     def run(self, scale: str | None = None, *, executor=None, progress=None):
@@ -236,10 +288,21 @@ class Sweep:
 
 
 def registry() -> dict[str, Sweep]:
-    """Every named sweep of the package, by name (from :data:`SWEEP_MODULES`)."""
+    """Every named sweep of the installed package, by name.
+
+    Each entry point of the group :data:`ENTRY_POINT_GROUP` (declared in
+    ``pyproject.toml``) loads a list of :class:`Sweep`.
+    """
     out: dict[str, Sweep] = {}
-    for mod in SWEEP_MODULES:
-        for s in getattr(importlib.import_module(mod), "SWEEPS", ()):
+    points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    if not points:
+        raise RuntimeError(f"no entry points in group {ENTRY_POINT_GROUP!r}: is expreg_nb installed "
+                           f"(pip install -e .)?")
+    for ep in sorted(points, key=lambda e: e.name):
+        sweeps = ep.load()
+        for s in sweeps:
+            if not isinstance(s, Sweep):
+                raise TypeError(f"entry point {ep.name!r} ({ep.value}) holds {type(s).__name__}, not a Sweep")
             if s.name in out:
                 raise ValueError(f"two named sweeps are called {s.name!r}")
             out[s.name] = s
@@ -276,7 +339,7 @@ def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str
         "points": len(sweep.points(scale)),
         "grid": sweep.points(scale),
         "package_version": __version__,
-        "git_commit": _git_commit(RESULTS_DIR.parent.parent),
+        "git_commit": _git_commit(Path(__file__).resolve().parent.parent),
         "backend": backend.describe(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "python": sys.version.split()[0],
@@ -286,8 +349,19 @@ def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str
     }
 
 
+def results_root(root: Path | str | None = None) -> Path:
+    """The results store: ``root`` if given, else ``$EXPREG_RESULTS``, else :data:`RESULTS_DIR`."""
+    if root is not None:
+        if not isinstance(root, (str, os.PathLike)):
+            raise TypeError(f"root must be a path, got {type(root).__name__}")
+        return Path(root)
+    env = os.environ.get(RESULTS_ENV, "").strip()
+    return Path(env) if env else RESULTS_DIR
+
+
 def result_dir(name: str, scale: str, root: Path | None = None) -> Path:
-    return (RESULTS_DIR if root is None else Path(root)) / name / scale
+    """Where the result of sweep ``name`` at ``scale`` is stored (``results_root(root)/name/scale``)."""
+    return results_root(root) / name / scale
 
 
 def store(name: str, scale: str, *, executor=None, executor_desc: str = "serial",
@@ -337,7 +411,8 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", choices=SCALES, default=None, help="grid size (default: EXPREG_SCALE)")
     ap.add_argument("--workers", type=int, default=1, help="local processes (default 1: serial)")
     ap.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address)")
-    ap.add_argument("--out", type=Path, default=None, help=f"results root (default {RESULTS_DIR})")
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"results root (default ${RESULTS_ENV}, else {RESULTS_DIR})")
     ap.add_argument("--list", action="store_true", help="list the named sweeps and exit")
     args = ap.parse_args(argv)
     if args.list or not args.name:
@@ -368,5 +443,6 @@ if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
 
 
-__all__ = ["Sweep", "StaleResultError", "failed", "get", "grid", "load_result", "point_seed",
-           "registry", "run", "store"]
+__all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RESULTS_DIR", "RESULTS_ENV", "TIME_COLUMN", "Sweep",
+           "StaleResultError", "failed", "get", "get_task", "grid", "load_result", "point_seed", "provenance",
+           "registry", "result_dir", "results_root", "run", "store", "task", "task_id"]

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .backend import array_kind, array_module, is_device_array
+from .backend import array_kind, array_module, is_device_array, to_numpy
 
 #: log of the largest float64: exp(z) overflows for z above it.
 LOG_MAX = math.log(np.finfo(np.float64).max)
@@ -200,3 +200,71 @@ def not_representable(what: str, cause: str, X, hint: str = "rescale the inputs 
         f"{what} is not representable in float64: {cause}. The input scale is max |x_ik| = "
         f"{input_scale(X):.4g}; {hint}."
     )
+
+
+def check_open_unit(value, name: str) -> float:
+    """A real number in the open interval (0, 1) (a failure probability such as ``eta``)."""
+    value = check_real(value, name, positive=True)
+    if value >= 1:
+        raise ValueError(f"{name} must be in (0, 1), got {value}")
+    return value
+
+
+def check_sphere_distance(delta, name: str = "delta") -> float:
+    """A distance between points of the unit sphere: a real number in (0, 2]."""
+    delta = check_real(delta, name, positive=True)
+    if delta > 2.0:
+        raise ValueError(f"{name} must be in (0, 2] for points on the unit sphere, got {delta}")
+    return delta
+
+
+def real_array(x, name: str, *, low: float, high: float, low_open: bool = False):
+    """A host float array (or 0-d array) of ``x``, every entry finite and in [low, high]
+    (``(low, high]`` with ``low_open``); bools and non-numbers are rejected."""
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or an array of them, got bool")
+    arr = np.asarray(_host(x))
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating)
+                                 or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"{name} must be a real number or an array of them, got dtype {arr.dtype}")
+    arr = arr.astype(float)
+    bad = ~np.isfinite(arr) | (arr > high) | ((arr <= low) if low_open else (arr < low))
+    if bad.any():
+        interval = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
+        raise ValueError(f"{name} must be finite and in {interval}, got {arr[bad].ravel()[0]}")
+    return arr
+
+
+def int_array(x, name: str, *, minimum: int):
+    """An int64 host array (or 0-d array) of ``x``: integer dtype only (no floats, no bools)."""
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int or an array of ints, got bool")
+    if isinstance(x, numbers.Integral):
+        arr = np.asarray(int(x))
+    else:
+        arr = np.asarray(_host(x))
+        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{name} must be an int or an array of ints, got dtype {arr.dtype}")
+    if (arr < minimum).any():
+        raise ValueError(f"{name} must be >= {minimum}, got {arr[arr < minimum].ravel()[0]}")
+    return arr.astype(np.int64)
+
+
+def check_binary_labels(y, n: int, name: str = "y"):
+    """0/1 labels for ``n`` points as a host int64 vector (bools accepted as 0/1)."""
+    if isinstance(y, (str, bytes)) or y is None:
+        raise TypeError(f"{name} must be an array of 0/1 labels, got {type(y).__name__}")
+    y_host = to_numpy(y)
+    if y_host.dtype == bool:
+        y_host = y_host.astype(np.int64)
+    y_f = as_float_array(y_host, name, ndim=1)
+    if y_f.shape[0] != n:
+        raise ValueError(f"{name} has {y_f.shape[0]} labels but X has {n} rows; they must match")
+    if not np.isin(y_f, (0.0, 1.0)).all():
+        raise ValueError(f"{name} must contain only the labels 0 and 1")
+    return y_f.astype(np.int64)
+
+
+def _host(x):
+    """A device array copied to the host; anything else unchanged."""
+    return to_numpy(x) if is_device_array(x) else x

@@ -1,4 +1,4 @@
-"""Tests of expreg_nb.part1_tools against the library's model and independent recomputations."""
+"""Tests of expreg_nb.exponential.reference against the library's model and independent recomputations."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pytest
 
 from expreg_nb import data, to_numpy
 from expreg_nb import exponential as ex
-from expreg_nb import part1_tools as pt
+from expreg_nb.exponential import reference as ref
 
 
 @pytest.fixture
@@ -26,21 +26,21 @@ def test_hessian_vector_matches_finite_differences(net, normalized):
     h = 1e-5
     fd = (to_numpy(ex.grad(W + h * V, a, X, y, normalized=normalized))
           - to_numpy(ex.grad(W - h * V, a, X, y, normalized=normalized))) / (2 * h)
-    hv = pt.hessian_vector(W, a, X, y, V, normalized=normalized)
+    hv = ref.hessian_vector(W, a, X, y, V, normalized=normalized)
     assert np.linalg.norm(hv - fd) / np.linalg.norm(fd) < 1e-7   # rules out: a wrong 1/m or a dropped term
 
 
 def test_hessian_vector_is_the_full_hessian(net):
     W, a, X, y = net
     md = W.size
-    H = np.column_stack([pt.hessian_vector(W, a, X, y, np.eye(md)[k].reshape(W.shape)).ravel()
+    H = np.column_stack([ref.hessian_vector(W, a, X, y, np.eye(md)[k].reshape(W.shape)).ravel()
                          for k in range(md)])
     assert np.allclose(H, H.T, atol=1e-10)
-    J = pt.jacobian(W, a, X)
+    J = ref.jacobian(W, a, X)
     e = to_numpy(ex.forward(W, a, X)) - y
     # at e = 0 only Gauss-Newton remains: check the curvature part is e-linear
     assert not np.allclose(H, J.T @ J)       # rules out: the curvature term dropped (e != 0 here)
-    H0 = np.column_stack([pt.hessian_vector(W, a, X, to_numpy(ex.forward(W, a, X)),
+    H0 = np.column_stack([ref.hessian_vector(W, a, X, to_numpy(ex.forward(W, a, X)),
                                             np.eye(md)[k].reshape(W.shape)).ravel() for k in range(md)])
     assert np.allclose(H0, J.T @ J, rtol=1e-12, atol=1e-12)
     assert np.linalg.norm(e) > 0
@@ -48,11 +48,11 @@ def test_hessian_vector_is_the_full_hessian(net):
 
 def test_jacobian_and_literal_gram(net):
     W, a, X, y = net
-    J = pt.jacobian(W, a, X)
+    J = ref.jacobian(W, a, X)
     assert J.shape == (5, 21)
     assert np.allclose(J @ J.T, to_numpy(ex.gram(W, X)), rtol=1e-12)
-    assert np.allclose(pt.gram_literal(W, X), to_numpy(ex.gram(W, X)), rtol=1e-12)
-    assert np.allclose(pt.gram_literal(W, X, normalized=False), 7 * pt.gram_literal(W, X), rtol=1e-12)
+    assert np.allclose(ref.gram_literal(W, X), to_numpy(ex.gram(W, X)), rtol=1e-12)
+    assert np.allclose(ref.gram_literal(W, X, normalized=False), 7 * ref.gram_literal(W, X), rtol=1e-12)
     # the Jacobian is the derivative of forward
     V = np.random.default_rng(3).standard_normal(W.shape)
     h = 1e-6
@@ -64,23 +64,23 @@ def test_du_relu_model():
     rng = np.random.default_rng(0)
     W, X = rng.standard_normal((6, 3)), rng.standard_normal((4, 3))
     a, y = rng.choice([-1.0, 1.0], 6), rng.uniform(-1, 1, 4)
-    f = pt.du_relu_forward(W, a, X)
+    f = ref.du_relu_forward(W, a, X)
     assert np.allclose(f, [sum(a[r] * max(W[r] @ X[i], 0) for r in range(6)) / math.sqrt(6)
                            for i in range(4)])
     V = rng.standard_normal(W.shape)
     h = 1e-6
 
     def L(Wv):
-        return 0.5 * np.sum((pt.du_relu_forward(Wv, a, X) - y) ** 2)
+        return 0.5 * np.sum((ref.du_relu_forward(Wv, a, X) - y) ** 2)
 
     fd = (L(W + h * V) - L(W - h * V)) / (2 * h)
-    assert abs(np.sum(pt.du_relu_grad(W, a, X, y) * V) - fd) < 1e-6 * max(1, abs(fd))
+    assert abs(np.sum(ref.du_relu_grad(W, a, X, y) * V) - fd) < 1e-6 * max(1, abs(fd))
 
 
 def test_expected_initial_residual_monte_carlo():
     X = to_numpy(data.ball(4, 3, seed=1))
     y = to_numpy(data.labels(4, seed=1))
-    exact = pt.expected_initial_residual(X, y)
+    exact = ref.expected_initial_residual(X, y)
     assert exact == pytest.approx(np.sum(y**2) + np.sum(np.exp(2 * np.sum(X**2, 1))))
     draws = np.array([np.sum((to_numpy(ex.forward(*ex.init_params(64, 3, seed=s), X)) - y) ** 2)
                       for s in range(400)])
@@ -89,10 +89,10 @@ def test_expected_initial_residual_monte_carlo():
 
 
 def test_initial_residual_tail_formula():
-    assert pt.initial_residual_tail(16, 10.0, 0.1) == pytest.approx(
+    assert ref.initial_residual_tail(16, 10.0, 0.1) == pytest.approx(
         4 + 4 * 10 * math.sqrt(2 * math.log(8 * 16 / 0.1)))
     with pytest.raises(ValueError):
-        pt.initial_residual_tail(16, 10.0, 1.5)
+        ref.initial_residual_tail(16, 10.0, 1.5)
 
 
 def test_kernel_residuals():
@@ -101,21 +101,21 @@ def test_kernel_residuals():
     H = A @ A.T
     e0 = rng.standard_normal(4)
     eta = 0.5 / np.linalg.eigvalsh(H)[-1]
-    out = pt.kernel_residuals(H, e0, eta, 3)
+    out = ref.kernel_residuals(H, e0, eta, 3)
     e = e0.copy()
     for t in range(4):
         assert np.allclose(out[t], e)
         e = e - eta * H @ e
     with pytest.raises(ValueError):
-        pt.kernel_residuals(A, e0, eta, 3)
+        ref.kernel_residuals(A, e0, eta, 3)
 
 
 @pytest.mark.parametrize("call, exc", [
-    (lambda: pt.hessian_vector(np.ones((2, 2)), np.ones(3), np.ones((2, 2)), np.ones(2), np.ones((2, 2))),
+    (lambda: ref.hessian_vector(np.ones((2, 2)), np.ones(3), np.ones((2, 2)), np.ones(2), np.ones((2, 2))),
      ValueError),
-    (lambda: pt.jacobian("W", np.ones(2), np.ones((2, 2))), TypeError),
-    (lambda: pt.jacobian(np.ones((2, 2)), np.ones(2), np.ones((2, 2)), normalized=1), TypeError),
-    (lambda: pt.expected_initial_residual(np.ones((2, 2)), np.ones(3)), ValueError),
+    (lambda: ref.jacobian("W", np.ones(2), np.ones((2, 2))), TypeError),
+    (lambda: ref.jacobian(np.ones((2, 2)), np.ones(2), np.ones((2, 2)), normalized=1), TypeError),
+    (lambda: ref.expected_initial_residual(np.ones((2, 2)), np.ones(3)), ValueError),
 ])
 def test_validation(call, exc):
     with pytest.raises(exc):

@@ -1,4 +1,4 @@
-"""Tests of Part I's width experiment (expreg_nb.experiments: width_task, init_width_task, SWEEPS)."""
+"""Tests of Part I's width experiment (expreg_nb.exponential.experiments: width_task, init_width_task, SWEEPS)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from expreg_nb import data, sweep, to_numpy
-from expreg_nb import experiments as exps
+from expreg_nb.exponential import experiments as exps
 from expreg_nb import exponential as ex
 
 

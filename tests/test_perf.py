@@ -31,8 +31,8 @@ def _counting(monkeypatch, module, name):
     return formed
 
 
-CASES = [(ex, "_exp_features", lambda W, a, X, y: ex._residual_and_grad(W, a, X, y, 0.125, CHUNK)),
-         (relu2, "_relu_features", lambda W, a, X, y: relu2._residual_and_grads(W, a, X, y, CHUNK))]
+CASES = [(ex.network, "_exp_features", lambda W, a, X, y: ex.network._residual_and_grad(W, a, X, y, 0.125, CHUNK)),
+         (relu2.network, "_relu_features", lambda W, a, X, y: relu2.network._residual_and_grads(W, a, X, y, CHUNK))]
 CHUNK = 7
 
 
@@ -68,15 +68,15 @@ def test_features_formed_once_within_the_budget(xp, monkeypatch, budget, module,
 def test_one_block_when_unchunked_and_within_budget(xp, monkeypatch, budget):
     W, a, X, y = _problem(xp, m=300)
     budget(10**9)
-    formed = _counting(monkeypatch, ex, "_exp_features")
-    ex._residual_and_grad(W, a, X, y, 1.0)
+    formed = _counting(monkeypatch, ex.network, "_exp_features")
+    ex.network._residual_and_grad(W, a, X, y, 1.0)
     assert formed == [300]
     monkeypatch.undo()
     # Over the budget, but the streamed chunks of CHUNK_BYTES hold all 300 neurons in one chunk:
     # a single chunk is formed once all the same.
     budget(0)
-    formed = _counting(monkeypatch, ex, "_exp_features")
-    ex._residual_and_grad(W, a, X, y, 1.0)
+    formed = _counting(monkeypatch, ex.network, "_exp_features")
+    ex.network._residual_and_grad(W, a, X, y, 1.0)
     assert formed == [300]
 
 
@@ -122,22 +122,22 @@ def test_workspace_is_reused_and_never_returned(numpy_backend, budget, monkeypat
     monkeypatch.setattr(chunks, "SMALL_BYTES", 0)  # these blocks are small: use the workspace all the same
     chunks.release_workspace()
     W, a, X, y = _problem(np, m=64)
-    e1, g1 = ex._residual_and_grad(W, a, X, y, 0.125)
+    e1, g1 = ex.network._residual_and_grad(W, a, X, y, 0.125)
     buf = chunks._local.buf
     assert buf is not None and buf.size == X.shape[0] * 64
-    e2, g2 = ex._residual_and_grad(W, a, X, y, 0.125)
+    e2, g2 = ex.network._residual_and_grad(W, a, X, y, 0.125)
     assert chunks._local.buf is buf                 # the same memory, no new n x m array
     for v in (e1, g1, e2, g2):
         assert not np.shares_memory(v, buf)
     np.testing.assert_array_equal(g1, g2)
     # A smaller step views the same buffer; a larger one replaces it.
-    ex._residual_and_grad(W[:10], a[:10], X, y, 0.125)
+    ex.network._residual_and_grad(W[:10], a[:10], X, y, 0.125)
     assert chunks._local.buf is buf
-    relu2._residual_and_grads(np.vstack([W, W]), np.hstack([a, a]), X, y)
+    relu2.network._residual_and_grads(np.vstack([W, W]), np.hstack([a, a]), X, y)
     assert chunks._local.buf is not buf and chunks._local.buf.size == X.shape[0] * 128
     budget(0)                                        # nothing is kept beyond the budget
     chunks.release_workspace()
-    ex._residual_and_grad(W, a, X, y, 0.125)
+    ex.network._residual_and_grad(W, a, X, y, 0.125)
     assert chunks._local.buf is None
     chunks.release_workspace()
 

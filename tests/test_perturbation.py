@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from expreg_nb import bounds as bd
+from expreg_nb.exponential import bounds as bd
 from expreg_nb import data, exponential as ex, to_numpy
 
 

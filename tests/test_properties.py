@@ -30,8 +30,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from expreg_nb import bounds, data, seeding, training
-from expreg_nb import experiments as E
+from expreg_nb import data, seeding, stats, training
+from expreg_nb.exponential import bounds
+from expreg_nb.exponential import experiments as E
 from expreg_nb import exponential as ex
 from expreg_nb import relu2
 from expreg_nb.validation import check_bool, check_int, check_real
@@ -203,7 +204,7 @@ SPECS = [
     Spec("seeding.rademacher", seeding.rademacher, lambda p: dict(size=p.n, seed=0),
          dict(size="shape", seed="seed")),
     # ------------------------------------------------------------------ Part I experiments
-    Spec("E.loglog_slope", E.loglog_slope, lambda p: dict(x=np.array([1.0, 2.0, 4.0]), y=np.array([1.0, 3.0, 8.0])),
+    Spec("stats.loglog_slope", stats.loglog_slope, lambda p: dict(x=np.array([1.0, 2.0, 4.0]), y=np.array([1.0, 3.0, 8.0])),
          dict(x="pos_vector", y="pos_vector"), dict(x=[("len", "y")], y=[("len", "x")])),
     Spec("E.late_rate", E.late_rate, lambda p: dict(loss=0.5 ** np.arange(120.0), window=(1e-30, 1e-3)),
          dict(loss=VECTOR, window="window")),
@@ -416,7 +417,7 @@ def _check_bad_call(spec, call, arg, label, bad):
 
 #: Functions that move their data to the active backend themselves (mixing host and device is fine there).
 MOVES_DATA = {"ex.train", "relu2.train", "training.train", "E.movement_sweep", "E.step_size_threshold",
-              "E.loglog_slope"}
+              "stats.loglog_slope"}
 
 
 def _all_bad_calls(spec, p):
@@ -462,7 +463,7 @@ def test_valid_calls_of_the_table_succeed(numpy_backend):
 
 def test_the_table_covers_the_public_api():
     names = set(SPEC_IDS)
-    for mod, prefix in ((ex, "ex"), (relu2, "relu2")):
+    for mod, prefix in ((ex.network, "ex"), (relu2.network, "relu2")):
         public = {f for f in mod.__all__ if callable(getattr(mod, f)) and not isinstance(getattr(mod, f), type)} \
             if hasattr(mod, "__all__") else set()
         public |= {"init_params", "forward", "loss", "model", "train"}
@@ -695,7 +696,7 @@ def test_cross_argument_constraints(numpy_backend):
          ValueError, "every rate is 0"),
         (lambda: relu2.flipped_fraction(p.Wr, p.W[:-1], p.X), ValueError, "W0"),
         (lambda: relu2.step_sizes(p.Wr, 0 * p.ar, p.X, ratio=0.0), ValueError, "kernel"),
-        (lambda: E.loglog_slope([1.0, 1.0], [1.0, 2.0]), ValueError, "two distinct"),
+        (lambda: stats.loglog_slope([1.0, 1.0], [1.0, 2.0]), ValueError, "two distinct"),
     ]
     for fn, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):

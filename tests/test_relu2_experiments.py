@@ -1,4 +1,4 @@
-"""Tests of expreg_nb.experiments_relu2: the network-vs-linearization task, stable step sizes,
+"""Tests of expreg_nb.relu2.experiments: the network-vs-linearization task, stable step sizes,
 worst-case labels, the alpha-scaled model, and the success/critical-width tables."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from expreg_nb import data, relu2, to_numpy
-from expreg_nb import experiments_relu2 as ex
+from expreg_nb.relu2 import experiments as ex
+from expreg_nb.relu2 import sweeps
 from expreg_nb.training import linearize, train
 
 
@@ -120,7 +121,7 @@ def test_input_validation_names_the_argument():
 
 
 def test_named_sweeps_vary_n_at_fixed_d_and_fixed_ratio():
-    s = {sw.name: sw for sw in ex.SWEEPS}
+    s = {sw.name: sw for sw in sweeps.SWEEPS}
     for scale in ("book", "full"):
         cfg = {(p["n"], p["d"]) for p in s["relu2-width"].points(scale)}
         # rules out: n never varied (one n), at fixed d or at fixed n/d

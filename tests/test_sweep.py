@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import pathlib
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from expreg_nb import sweep
-from expreg_nb.experiments_relu2 import fit_task
+from expreg_nb.relu2.experiments import fit_task
 
 # Small but real runs of Part II's task; c = 600 makes gradient descent diverge even after
 # fit_task halves it 4 times (an error row).
@@ -60,6 +61,7 @@ def _boom(x):
     raise TypeError("a bug, not an expected failure")
 
 
+@sweep.task("test-scalar")
 def _scalar(x):
     return 2 * x
 
@@ -129,3 +131,38 @@ def test_registry_has_the_named_sweeps():
     reg = sweep.registry()
     assert "relu2-width" in reg
     assert len(reg["relu2-width"].points("full")) > len(reg["relu2-width"].points("book"))
+
+
+def test_task_ids_not_module_paths_enter_the_hash(monkeypatch):
+    s = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2])})
+    before = s.grid_hash("book")
+    # moving the function to another module (or renaming it) changes nothing
+    monkeypatch.setattr(_scalar, "__module__", "somewhere.else")
+    monkeypatch.setattr(_scalar, "__qualname__", "renamed")
+    # rules out: a hash keyed on where the code lives (a move would make every stored result stale)
+    assert s.grid_hash("book") == before
+    assert sweep.task_id(_scalar) == "test-scalar" and sweep.get_task("test-scalar") is _scalar
+    # rules out: a sweep over an unregistered function (its results could not be found again)
+    with pytest.raises(ValueError, match="not a registered sweep task"):
+        sweep.Sweep(name="bad", fn=lambda x: x, grids={"book": sweep.grid(x=[1])})
+    # rules out: one id silently rebound to a different function
+    with pytest.raises(ValueError, match="already registered"):
+        sweep.task("test-scalar")(_boom)
+    with pytest.raises(ValueError, match="task_id"):
+        sweep.task(" padded ")
+
+
+def test_runner_names_no_experiment_module_and_store_is_configurable(tmp_path, monkeypatch):
+    import inspect
+
+    src = inspect.getsource(sweep)
+    # rules out: the runner importing the Parts by name (moving them would break it)
+    for part in ("exponential", "relu2", "threshold", "experiments"):
+        assert f"expreg_nb.{part}" not in src
+    monkeypatch.setenv(sweep.RESULTS_ENV, str(tmp_path))
+    # rules out: a store location fixed to the source tree
+    assert sweep.result_dir("x", "full") == tmp_path / "x" / "full"
+    monkeypatch.delenv(sweep.RESULTS_ENV)
+    # rules out: a default store outside the package (a non-editable install would not carry it)
+    assert sweep.results_root() == pathlib.Path(sweep.__file__).resolve().parent / "results"
+    assert (sweep.results_root() / "relu2-width" / "full" / "table.csv").exists()

@@ -204,7 +204,7 @@ def test_bad_input(X, y, kwargs, err, match):
 
 def test_builder_raises_instead_of_failing_silently(monkeypatch):
     # a Gaussian layer too narrow to separate 16 points on a circle: every redraw fails
-    monkeypatch.setattr(th, "hyperplane_budget", lambda n, delta, eta: 3)
+    monkeypatch.setattr(th.construction, "hyperplane_budget", lambda n, delta, eta: 3)
     # rules out: a builder that returns a network which fails to memorize
     with pytest.raises(th.MemorizationError, match="same code"):
         th.build_memorizer(data.great_circle(16), np.arange(16) % 2, seed=0, max_attempts=4)

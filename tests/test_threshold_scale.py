@@ -130,8 +130,8 @@ def test_group_size_lemma_bound_holds():
     over = 0
     draws = 300
     for t in range(draws):
-        G = th._nonzero_f2_matrix(make_rng(t, "t", "g"), b0, 20)
-        sizes = np.bincount(th._bits_value(th._f2_product(G, Z)), minlength=2**b0)
+        G = th.nonzero_f2_matrix(make_rng(t, "t", "g"), b0, 20)
+        sizes = np.bincount(th.bits_value(th.f2_product(G, Z)), minlength=2**b0)
         over += int(sizes.max() > L_max)
     # rules out: a bound smaller than the measured failure rate
     assert over / draws <= th.group_size_failure_bound(n) < 0.25

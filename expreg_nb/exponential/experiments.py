@@ -4,7 +4,6 @@ Every experiment here calls :func:`expreg_nb.exponential.train` (the one
 gradient-descent loop); nothing re-implements it.
 
 =============================  =====================================================
-:func:`loglog_slope`           least-squares slope of log y against log x
 :func:`late_rate`              per-step contraction factor of ||u - y|| late in a run
 :func:`one_step_remainder`     the split u(t+1) - u(t) = -eta H(t) e(t) + v(t) at one W
 :func:`step_size_threshold`    bisection over eta for the largest stable step size
@@ -19,19 +18,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data, sweep
-from . import exponential as ex
-from .backend import array_module, to_numpy
-from .chunks import neuron_slices
-from .training import DivergenceError, train
-from .validation import (as_float_array, check_bool, check_int, check_int_sequence, check_labels,
+from .. import data, sweep
+from . import network as ex
+from ..backend import array_module, to_numpy
+from ..stats import loglog_slope
+from ..chunks import neuron_slices
+from ..training import DivergenceError, train
+from ..validation import (as_float_array, check_bool, check_int, check_int_sequence, check_labels,
                          check_network, check_real)
 
 CRITERIA = ("diverge", "monotone")
 
 __all__ = [
     "CRITERIA",
-    "SWEEPS",
     "WIDTH_BUDGET",
     "WIDTH_C",
     "WIDTH_EPS",
@@ -44,7 +43,6 @@ __all__ = [
     "StepSplit",
     "WidthSearch",
     "late_rate",
-    "loglog_slope",
     "movement_sweep",
     "one_step_remainder",
     "smallest_width",
@@ -55,18 +53,6 @@ __all__ = [
 def _host_vector(x, name):
     arr = np.asarray(to_numpy(as_float_array(x, name, ndim=1)), dtype=float)
     return arr
-
-
-def loglog_slope(x, y) -> float:
-    """Least-squares slope of ``log y`` against ``log x`` (both positive, at least two distinct x)."""
-    x, y = _host_vector(x, "x"), _host_vector(y, "y")
-    if x.shape != y.shape:
-        raise ValueError(f"x has {x.size} entries but y has {y.size}; they must match")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("x and y must be positive for a log-log fit")
-    if np.unique(x).size < 2:
-        raise ValueError("x needs at least two distinct values for a slope")
-    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
 def late_rate(loss, *, window=(1e-24, 1e-14)) -> float:
@@ -323,6 +309,7 @@ def width_points(ns, *, models=(True, False), data_seeds=(0, 1), init_seeds=(0, 
     return points
 
 
+@sweep.task("exp-width")
 def width_task(*, n, m, normalized, data_seed, init_seed, eps=WIDTH_EPS, budget=WIDTH_BUDGET,
                c=WIDTH_C):
     r"""One run of the width experiment: does gradient descent reach ||F(W(T), X) - y|| <= ``eps``?
@@ -366,6 +353,7 @@ def width_task(*, n, m, normalized, data_seed, init_seed, eps=WIDTH_EPS, budget=
     return out
 
 
+@sweep.task("exp-init-width")
 def init_width_task(*, n, m, data_seed, init_seed):
     """lambda_min(H(0)) / lambda and ||H(0) - H*||_2 / lambda on the width experiment's data (no training)."""
     n, m = check_int(n, "n"), check_int(m, "m")
@@ -401,29 +389,3 @@ def smallest_passing(df, *, by, ok, width="m"):
             m_star = float(widths[fail[-1] + 1])
         rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), m_star=m_star))
     return pd.DataFrame(rows)
-
-
-#: Named sweeps of Part I (see :mod:`expreg_nb.sweep`).
-SWEEPS = [
-    sweep.Sweep(
-        name="exp-width",
-        fn=width_task,
-        description="smallest width at which GD reaches ||F(W(T),X) - y|| <= 0.05, against n "
-                    "(d = n/2 + 32), normalized and unnormalized model, data and init seeds",
-        grids={
-            "book": width_points([16], high=4) + width_points([32, 64, 128]),
-            "full": width_points([32, 64, 128, 256, 512], data_seeds=(0, 1, 2)),
-        },
-    ),
-    sweep.Sweep(
-        name="exp-init-width",
-        fn=init_width_task,
-        description="lambda_min(H(0)) / lambda against the width m (no training), d = n/2 + 32",
-        grids={
-            "book": sweep.grid(n=[16, 32, 64, 128], m=[2**k for k in range(6, 15)],
-                               data_seed=[0, 1], init_seed=[0, 1]),
-            "full": sweep.grid(n=[32, 64, 128, 256, 512], m=[2**k for k in range(6, 18)],
-                               data_seed=[0, 1, 2], init_seed=[0, 1]),
-        },
-    ),
-]

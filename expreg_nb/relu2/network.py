@@ -29,9 +29,9 @@ import math
 
 import numpy as np
 
-from .backend import array_module
-from . import chunks as _chunks
-from .chunks import (
+from ..backend import array_module
+from .. import chunks as _chunks
+from ..chunks import (
     check_dtype,
     give_workspace,
     kept_chunks,
@@ -40,10 +40,10 @@ from .chunks import (
     step_blocks,
     step_slices,
 )
-from .seeding import check_seed, standard_normal
-from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
-from .training import train as _train
-from .validation import (
+from ..seeding import check_seed, standard_normal
+from ..training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
+from ..training import train as _train
+from ..validation import (
     as_float_array,
     check_alloc,
     check_int,

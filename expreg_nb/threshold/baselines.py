@@ -18,9 +18,9 @@ import math
 
 import numpy as np
 
-from .backend import to_numpy
-from .threshold import DenseLayer, SparseLayer, ThresholdNetwork, _check_labels
-from .validation import as_float_array, check_int
+from ..backend import to_numpy
+from ..validation import as_float_array, check_binary_labels, check_int
+from .network import DenseLayer, SparseLayer, ThresholdNetwork
 
 
 class GeneralPositionError(ValueError):
@@ -50,7 +50,7 @@ def build_baum(X, y, *, seed=0):
     n, d = X.shape
     if n < 1:
         raise ValueError("X must contain at least one point")
-    y = _check_labels(y, n)
+    y = check_binary_labels(y, n)
     flip = int(y.sum() * 2 > n)  # memorize the smaller class, flip the output if needed
     members = np.flatnonzero(y != flip)
     g = -(-members.size // d)

@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-from .backend import to_numpy
-from .validation import check_int, check_network, check_real
+from ..backend import to_numpy
+from ..validation import check_int, check_network, check_real
 
 __all__ = [
     "du_relu_forward",

@@ -18,9 +18,9 @@ import math
 
 import numpy as np
 
-from .backend import array_module, get_xp
-from . import chunks as _chunks
-from .chunks import (
+from ..backend import array_module, get_xp
+from .. import chunks as _chunks
+from ..chunks import (
     check_dtype,
     give_workspace,
     kept_chunks,
@@ -29,10 +29,10 @@ from .chunks import (
     step_blocks,
     step_slices,
 )
-from .seeding import check_seed, rademacher, standard_normal
-from .training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
-from .training import train as _train
-from .validation import (
+from ..seeding import check_seed, rademacher, standard_normal
+from ..training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
+from ..training import train as _train
+from ..validation import (
     LOG_MAX,
     as_float_array,
     check_alloc,
@@ -543,3 +543,22 @@ def gram_ascent_perturbation(W0, X, R, *, iters=5, normalized=True, chunk=None):
             best_W, best = W, size
         v, sign = evecs[:, k], (1.0 if float(evals[k]) >= 0 else -1.0)
     return best_W
+
+
+__all__ = [
+    "RECORDABLE",
+    "TrainResult",
+    "forward",
+    "grad",
+    "gram",
+    "gram_ascent_perturbation",
+    "gram_star",
+    "gram_star_variance",
+    "init_params",
+    "lambda_min_star",
+    "lambda_star_lower_bound",
+    "loss",
+    "model",
+    "train",
+    "truncation_level",
+]

@@ -42,7 +42,7 @@ import sys
 
 import numpy as np
 
-from .validation import as_host_real, check_bool, check_int
+from ..validation import as_host_real, check_bool, check_int
 
 #: Largest radius for which the linearized constants below hold.
 R_MAX = 0.1

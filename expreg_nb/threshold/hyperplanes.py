@@ -1,0 +1,216 @@
+"""Part III, Chapter 1: random hyperplanes through the origin and the codes they give points.
+
+The angle between points at distance delta (:func:`separation_angle`), the width k1 of
+the Gaussian layer the union bound prescribes (:func:`hyperplane_budget`), Gaussian
+hyperplanes with nested prefixes, codes, the smallest separating prefix, the exact
+law of k_min on a circle, and this book's reconstruction of Vershynin's sparse first layer.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import data
+from ..backend import array_module, to_device, to_numpy
+from ..seeding import make_rng
+from ..validation import (as_float_array, check_int, check_open_unit, check_real, check_sphere_distance,
+                          int_array, real_array)
+
+min_distance = data.min_distance
+
+# ---------------------------------------------------------------------------
+# The angle between separated points and the width k1 of the Gaussian layer
+# ---------------------------------------------------------------------------
+
+
+def separation_angle(delta):
+    """theta = 2 arcsin(delta / 2): the angle between unit vectors at distance ``delta``
+    (a number or an array, every entry in [0, 2])."""
+    arr = real_array(delta, "delta", low=0.0, high=2.0)
+    out = 2.0 * np.arcsin(arr / 2.0)
+    return float(out) if out.ndim == 0 else out
+
+
+def hyperplane_budget(n, delta, eta=0.01) -> int:
+    """Gaussian hyperplanes k1 that give n delta-separated points distinct codes w.p. >= 1 - eta.
+
+    k1 = ceil( ln(C(n,2)/eta) / -ln(1 - theta/pi) ),  theta = 2 arcsin(delta/2)
+    (union bound over pairs); at least 1.  It is <= (pi/delta) ln(C(n,2)/eta) + 1.
+    """
+    n = check_int(n, "n")
+    delta = check_sphere_distance(delta)
+    eta = check_open_unit(eta, "eta")
+    pairs = n * (n - 1) / 2
+    if pairs < 1:
+        return 1
+    p_miss = 1.0 - separation_angle(delta) / math.pi
+    if p_miss <= 0.0:
+        return 1
+    return max(1, math.ceil(math.log(pairs / eta) / -math.log(p_miss)))
+
+
+def union_bound_width(n, delta, eta=0.01):
+    """The simplified union bound (pi/delta) ln(C(n,2)/eta) (a real number, for plots);
+    ``n`` an int >= 2 or an array of them, ``delta`` in (0, 2], ``eta`` in (0, 1)."""
+    n = int_array(n, "n", minimum=2).astype(float)
+    delta = real_array(delta, "delta", low=0.0, high=2.0, low_open=True)
+    eta = check_open_unit(eta, "eta")
+    out = np.pi / delta * np.log(n * (n - 1) / 2 / eta)
+    return float(out) if out.ndim == 0 else out
+
+
+# ---------------------------------------------------------------------------
+# Random hyperplanes (Chapter 1)
+# ---------------------------------------------------------------------------
+
+
+def gaussian_hyperplanes(k, d, *, seed, attempt=0, xp=None):
+    """k x d standard Gaussian normals: row r is the r-th hyperplane through the origin.
+
+    Prefixes are nested: the first k rows for a seed are the same whatever the total
+    number drawn, so "the first k hyperplanes" is well defined.
+    """
+    k, d = check_int(k, "k"), check_int(d, "d")
+    attempt = check_int(attempt, "attempt", minimum=0)
+    rng = make_rng(seed, "threshold", "gaussian", attempt)
+    return to_device(rng.standard_normal((k, d)), xp)
+
+
+def hyperplane_codes(X, W):
+    """The binary codes 1[W x_i >= 0] (int8, one row per point)."""
+    X = as_float_array(X, "X", ndim=2)
+    W = as_float_array(W, "W", ndim=2)
+    if W.shape[1] != X.shape[1]:
+        raise ValueError(f"W must have {X.shape[1]} columns (the dimension of X), got {W.shape[1]}")
+    xp = array_module(X)
+    return (X @ W.T >= 0).astype(xp.int8)
+
+
+def distinct_rows(codes) -> bool:
+    """Are the rows of the 0/1 matrix ``codes`` pairwise distinct?"""
+    if isinstance(codes, (str, bytes)) or codes is None:
+        raise TypeError(f"codes must be a 0/1 matrix, got {type(codes).__name__}")
+    c = np.asarray(to_numpy(codes))
+    if c.dtype != bool and not np.issubdtype(c.dtype, np.integer):
+        raise TypeError(f"codes must be a bool or integer 0/1 matrix, got dtype {c.dtype}")
+    if c.ndim != 2:
+        raise ValueError(f"codes must be 2-dimensional, got shape {c.shape}")
+    if c.size and (c.min() < 0 or c.max() > 1):
+        raise ValueError("codes must contain only 0 and 1")
+    if c.shape[0] < 2:
+        return True
+    packed = np.packbits(c.astype(np.uint8, copy=False), axis=1)
+    return np.unique(packed, axis=0).shape[0] == c.shape[0]
+
+
+def hyperplanes_to_separate(X, *, seed, k_max=1 << 16):
+    """The smallest k such that the first k Gaussian hyperplanes of ``seed`` give the rows
+    of ``X`` distinct codes (binary search over nested prefixes; monotone in k)."""
+    X = as_float_array(X, "X", ndim=2)
+    k_max = check_int(k_max, "k_max")
+    if X.shape[0] < 2:
+        return 1
+    if min_distance(X) == 0.0:
+        raise ValueError("X has duplicate rows: no set of hyperplanes separates them")
+    k = 16
+    while True:
+        k = min(k, k_max)
+        codes = to_numpy(hyperplane_codes(X, gaussian_hyperplanes(k, X.shape[1], seed=seed,
+                                                                    xp=array_module(X))))
+        if distinct_rows(codes):
+            break
+        if k == k_max:
+            raise ValueError(f"k_max={k_max} hyperplanes do not separate the rows of X")
+        k *= 2
+    lo, hi = 0, k  # distinct at hi, (vacuously) not at lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if distinct_rows(codes[:, :mid]):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def circle_separation_cdf(n, k):
+    """P[k_min <= k] for n equally spaced points on a circle (n even) and Gaussian central
+    hyperplanes: a coupon collector over the n/2 antipodal arc pairs.  ``k``: an int >= 0
+    or an array of them."""
+    n = check_int(n, "n", minimum=2)
+    if n % 2:
+        raise ValueError(f"n must be even, got {n}")
+    k = int_array(k, "k", minimum=0).astype(float)
+    m = n // 2
+    j = np.arange(m + 1)
+    log_binom = np.array([math.lgamma(m + 1) - math.lgamma(i + 1) - math.lgamma(m - i + 1) for i in j])
+    base = np.clip(1.0 - j / m, 0.0, None)
+    kk = k.reshape(-1, 1)
+    with np.errstate(divide="ignore"):
+        log_base = np.where(base > 0, np.log(np.where(base > 0, base, 1.0)), -np.inf)
+    log_pow = np.where(kk == 0, 0.0, kk * np.where(np.isfinite(log_base), log_base, 0.0))
+    log_pow = np.where((kk > 0) & ~np.isfinite(log_base)[None, :], -np.inf, log_pow)
+    terms = (-1.0) ** j * np.exp(log_binom[None, :] + log_pow)
+    # the alternating sum cancels badly far below the mean, where the cdf is ~0
+    out = np.clip(terms.sum(axis=1), 0.0, 1.0).reshape(k.shape)
+    return float(out) if out.ndim == 0 else out
+
+
+def circle_separation_mean(n) -> float:
+    """E[k_min] = (n/2) H_{n/2} for n equally spaced points on a circle (n even)."""
+    n = check_int(n, "n", minimum=2)
+    if n % 2:
+        raise ValueError(f"n must be even, got {n}")
+    m = n // 2
+    return m * float(sum(1.0 / i for i in range(1, m + 1)))
+
+
+def vershynin_width_log10(delta, eps=0.1) -> float:
+    """log10 of 1/p(tau*) for this book's reconstruction of the sparse first layer of
+    Vershynin (2020): tau* solves q/p = eps, with p = P[g.x >= tau] and the bound
+    q <= P[g.(x+x') >= 2 tau] for ||x - x'|| = delta.  Computed with mpmath at a
+    precision that resolves sqrt(4 / (4 - delta^2)) - 1 ~ delta^2 / 8.
+
+    ``delta`` in (0, 2]: at delta = 2 (antipodal points) q = 0 for every tau > 0 and the
+    width is its limit 2; ``eps`` in (0, 1).  Raises ValueError when the result does not
+    fit in a float (delta below about 1e-150).
+    """
+    import mpmath as mp
+
+    delta = check_sphere_distance(delta)
+    eps = check_real(eps, "eps", positive=True)
+    if eps >= 1:
+        raise ValueError(f"eps must be in (0, 1), got {eps}")
+    if delta == 2.0:
+        return math.log10(2.0)
+    if delta < 1e-140:  # log10 width ~ 4 log10(1/eps) / delta^2 exceeds the float range
+        raise ValueError(f"delta={delta} is too small: log10 of the width does not fit a float")
+    with mp.workdps(30 + int(max(0.0, -2 * math.log10(delta)))):
+        dl = mp.mpf(delta)
+        factor = 2 / mp.sqrt(4 - dl**2)  # sqrt(2 / (1 + rho)), rho = 1 - delta^2 / 2
+
+        def log_tail(t):
+            return mp.log(mp.erfc(t / mp.sqrt(2)) / 2)
+
+        def gap(tau):
+            return log_tail(tau * factor) - log_tail(tau) - mp.log(eps)
+
+        # gap(tau) <= -tau^2 (factor^2 - 1) / 2 + O(log tau) - log eps: this tau makes it < 0
+        hi = mp.sqrt(8 * (1 - mp.log(eps)) / (factor**2 - 1)) + 2
+        lo = mp.mpf(0)
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if gap(mid) > 0 else (lo, mid)
+            if hi - lo <= hi * mp.mpf(2) ** -60:
+                break
+        out = -log_tail(hi) / mp.log(10)
+    if not mp.isfinite(out) or out > 1e300:
+        raise ValueError(f"delta={delta} is too small: log10 of the width does not fit a float")
+    return float(out)
+
+
+
+
+__all__ = ["circle_separation_cdf", "circle_separation_mean", "distinct_rows", "gaussian_hyperplanes",
+           "hyperplane_budget", "hyperplane_codes", "hyperplanes_to_separate", "min_distance",
+           "separation_angle", "union_bound_width", "vershynin_width_log10"]
