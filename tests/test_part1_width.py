@@ -1,4 +1,4 @@
-"""Tests of Part I's width experiment (expreg_nb.exponential.experiments: width_task, init_width_task, SWEEPS)."""
+"""Tests of Part I's width law (expreg_nb.exponential.widthlaw and the exp-width-* sweeps)."""
 from __future__ import annotations
 
 import math
@@ -7,75 +7,211 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expreg_nb import data, sweep, to_numpy
-from expreg_nb.exponential import experiments as exps
 from expreg_nb import exponential as ex
+from expreg_nb import sweep, to_numpy
+from expreg_nb.exponential import sweeps as exsw
+from expreg_nb.exponential import widthlaw as wl
 
 
-def test_width_dim_grows_with_n():
-    assert [exps.width_dim(n) for n in (16, 128, 512)] == [40, 96, 288]
+# --------------------------------------------------------------------------- grid and data
+def test_width_grid_steps_and_reach():
+    g = wl.width_grid(1024)
+    assert g[0] == 1 and g[-1] == 1024                      # rules out: a grid short of n^2 = 1024 at n = 32
+    big = np.array([m for m in g if m >= 16], dtype=float)
+    # rules out: a factor-2 grid (the old one)
+    assert np.all(big[1:] / big[:-1] <= 2**0.25 * 1.06)
+    gc = wl.width_grid(100, coupled=True)
+    assert all(m % 2 == 0 for m in gc) and gc[0] == 2       # rules out: odd coupled widths
+    assert len(set(g)) == len(g) and g == sorted(g)
     with pytest.raises(ValueError):
-        exps.width_dim(0)
+        wl.width_grid(0)
 
 
-def test_width_points_per_n():
-    pts = exps.width_points([16, 512], models=(True,), data_seeds=(0,), init_seeds=(0,))
-    widths = {n: sorted(p["m"] for p in pts if p["n"] == n) for n in (16, 512)}
-    assert widths[16] == [2, 4, 8, 16, 32]          # rules out: a grid that misses 2n or starts above 2
-    assert widths[512] == [8, 16, 32, 64, 128, 256, 512, 1024]
+def test_paired_sphere_sets_lambda_by_the_angle():
+    X = wl.paired_sphere(16, 8, 0.1, seed=0)
+    assert np.allclose(np.linalg.norm(X, axis=1), 1.0)
+    assert math.acos(float(X[0] @ X[1])) == pytest.approx(0.1)     # rules out: another angle
+    lam = [ex.lambda_min_star(wl.paired_sphere(16, 8, t, seed=0)) for t in (0.08, 0.04)]
+    assert lam[0] / lam[1] == pytest.approx(4.0, rel=0.05)          # rules out: lambda not ~ theta^2
+    with pytest.raises(ValueError):
+        wl.paired_sphere(16, 8, 4.0, seed=0)
 
 
-def test_width_task_reaches_eps_and_reports_its_step():
-    out = exps.width_task(n=8, m=64, normalized=True, data_seed=0, init_seed=0)
-    X = data.sphere(8, exps.width_dim(8), seed=0)
-    ev = np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))
-    assert out["lam"] == pytest.approx(ev[0]) and out["kappa"] == pytest.approx(ev[-1] / ev[0])
-    assert out["reached"] and out["final_err"] <= exps.WIDTH_EPS
-    # the step is c / lambda_max(K(0)): the first recorded eigenvalue of eta K is c
-    assert out["max_lambda_max"] >= exps.WIDTH_C * (1 - 1e-9)  # rules out: eta not scaled to K(0)
-    budget = math.ceil(exps.WIDTH_BUDGET * out["kappa"] * math.log(out["err0"] / exps.WIDTH_EPS)
-                       / exps.WIDTH_C)
-    assert out["budget_steps"] == budget                        # rules out: a different budget
-    assert out["steps"] < out["budget_steps"]
+# --------------------------------------------------------------------------- stall rule
+def _boundaries(f, T0=100, K=14):
+    return [f(T0 * 2**k) for k in range(K)]
 
 
-def test_width_task_unnormalized_has_sqrt_m_residual():
-    a = exps.width_task(n=8, m=256, normalized=False, data_seed=0, init_seed=1)
-    b = exps.width_task(n=8, m=256, normalized=True, data_seed=0, init_seed=1)
-    # same init: F_u = sqrt(m) F, so the unnormalized residual is about sqrt(m) times larger
-    assert 4 < a["err0"] / b["err0"] < 64                       # rules out: the 1/sqrt(m) kept
-    assert a["lam0_ratio"] == pytest.approx(b["lam0_ratio"])    # rules out: H(0) not divided by m
+def test_stall_rule_spares_linear_and_power_law_runs():
+    linear = _boundaries(lambda t: 30 * math.exp(-t / 3000))
+    slow_linear = _boundaries(lambda t: 30 * math.exp(-t / 300000))
+    power = _boundaries(lambda t: 30 * (t / 100) ** -0.3)
+    # rules out: a rule that stops a run converging linearly or like a power law (it reaches eps)
+    assert wl.stall_boundary(linear, 0.05) is None
+    assert wl.stall_boundary(slow_linear, 0.05) is None
+    assert wl.stall_boundary(power, 0.05) is None
 
 
-def test_width_task_fails_when_too_narrow():
-    out = exps.width_task(n=32, m=2, normalized=True, data_seed=0, init_seed=0)
-    assert not out["reached"] and out["steps"] == out["budget_steps"]
+def test_stall_rule_fires_on_a_positive_limit_and_on_oscillation():
+    plateau = _boundaries(lambda t: 1.0 + 20 * (t / 100) ** -0.5, K=24)
+    k = wl.stall_boundary(plateau, 0.05)
+    assert k is not None                                     # rules out: a rule blind to a positive limit
+    # a 10x stricter margin needs more evidence: it fires later, never earlier
+    k10 = wl.stall_boundary(plateau, 0.05, margin=10)
+    assert k10 is not None and k10 > k                       # rules out: margin ignored
+    osc = [5.0, 3.0, 2.0, 2.5, 1.9, 2.4, 2.2, 2.6, 2.3, 2.5]
+    # rules out: an oscillating loss (no new low) counted as progress
+    assert wl.stall_boundary(osc, 0.05) is not None
+    # patience: one flagged boundary is not enough
+    assert wl.stall_boundary(plateau[:k], 0.05) is None
+    assert wl.stall_boundary(plateau, 0.05, patience=1) < k     # rules out: patience ignored
 
 
-def test_init_width_task_matches_gram():
-    out = exps.init_width_task(n=8, m=128, data_seed=1, init_seed=0)
-    X = data.sphere(8, exps.width_dim(8), seed=1)
-    W0, _ = ex.init_params(128, exps.width_dim(8), seed=1000)
-    H0, Hs = to_numpy(ex.gram(W0, X)), to_numpy(ex.gram_star(X))
-    lam = np.linalg.eigvalsh(Hs)[0]
-    assert out["lam0_ratio"] == pytest.approx(np.linalg.eigvalsh(H0)[0] / lam, rel=1e-10)
-    assert out["dev_ratio"] == pytest.approx(np.linalg.norm(H0 - Hs, 2) / lam, rel=1e-10)
+def test_stall_rule_lets_a_finishing_run_finish():
+    # progress shrinks, but the tail still covers the distance to eps
+    near = [1.0, 0.3, 0.12, 0.08, 0.07, 0.064]
+    assert wl.stall_boundary(near, 0.06) is None             # rules out: stopping a run at eps's door
 
 
-def test_smallest_passing():
-    df = pd.DataFrame({"g": [0] * 4 + [1] * 3 + [2] * 2,
-                       "m": [2, 4, 8, 16, 2, 4, 8, 2, 4],
-                       "ok": [False, True, False, True, True, True, True, True, False]})
-    out = exps.smallest_passing(df, by=("g",), ok="ok").set_index("g")["m_star"]
-    assert out[0] == 16    # rules out: the first passing width (4) when a larger one fails
-    assert out[1] == 2
-    assert math.isnan(out[2])
+# --------------------------------------------------------------------------- search
+def test_search_width_finds_a_monotone_threshold_from_either_side():
+    grid = list(range(1, 41))
+    for threshold in (1, 2, 7, 20, 39, 40):
+        for start in (0, 5, 30, 39):
+            calls = []
+            hi, lo = wl.search_width(grid, start, lambda i: calls.append(i) or grid[i] >= threshold)
+            assert grid[hi] == threshold                     # rules out: an off-by-one bisection
+            assert lo is None if threshold == 1 else grid[lo] == threshold - 1
+            assert len(calls) <= len(grid) // 4 + 4             # rules out: a linear scan
+    assert wl.search_width(grid, 3, lambda i: False) == (None, len(grid) - 1)
 
 
-def test_part1_sweeps_are_registered():
+# --------------------------------------------------------------------------- runs
+def _run(m, *, n=12, d=6, c=0.5, normalized=True, coupled=False):
+    X, y = wl.width_data(n, d, 0)
+    lam = ex.lambda_min_star(X)
+    return wl._start_run(X, y, m, normalized=normalized, coupled=coupled, seed=0, c=c,
+                         eps=wl.WIDTH_EPS, lam=lam)
+
+
+def test_run_reaches_eps_at_a_wide_width_and_reports_the_step():
+    r = _run(256)
+    v = r.verdict()
+    assert v.reason == "reached" and v.err <= wl.WIDTH_EPS        # rules out: a pass above eps
+    assert 0 < v.step < wl.CAP_FACTOR * r.pred_steps
+    # the predicted time is ln(||e(0)|| / eps) / (eta lambda_min(K(0))) with eta = c / lambda_max(K(0))
+    K0 = to_numpy(ex.gram(ex.init_params(256, 6, seed=0)[0], r.X))
+    ev = np.linalg.eigvalsh(K0)
+    assert r.eta == pytest.approx(wl.WIDTH_C / ev[-1])            # rules out: eta not scaled to K(0)
+    assert r.pred_steps == pytest.approx(math.log(r.err0 / wl.WIDTH_EPS) / (r.eta * ev[0]))
+    # every variant sees the same trajectory: a run that ended before the cap ends the same way
+    for cap, margin in wl.VARIANTS.values():
+        assert r.verdict(cap, margin) == v
+
+
+def test_run_stops_at_the_cap_and_extends_for_a_larger_one():
+    r = _run(256)
+    tiny = r.verdict(cap_factor=1e-3)
+    assert tiny.reason == "cap" and tiny.step == math.ceil(1e-3 * r.pred_steps)
+    assert tiny.err > wl.WIDTH_EPS
+    assert r.verdict().reason == "reached"                        # rules out: a cap that stays binding
+    assert r.verdict(cap_factor=1e-3) == tiny                     # rules out: a cap verdict that moves
+
+
+def test_run_diverges_with_a_huge_step_and_stalls_when_too_narrow():
+    assert _run(64, c=200.0).verdict().reason == "diverged"       # rules out: divergence hidden as a stall
+    narrow = _run(1, n=24, d=6)                                   # m d = 6 < n = 24: cannot fit
+    v = narrow.verdict()
+    assert v.reason == "stalled" and v.err > wl.WIDTH_EPS         # rules out: a hang or a false pass
+
+
+def test_unnormalized_run_uses_the_kernel_m_h():
+    a, b = _run(64, normalized=False), _run(64)
+    assert a.eta == pytest.approx(b.eta / 64)                     # rules out: the unnormalized kernel not m H
+    assert a.lam0_ratio == pytest.approx(b.lam0_ratio)
+    assert a.err0 > 4 * b.err0                                    # rules out: the 1/sqrt(m) kept
+    c = _run(64, coupled=True, normalized=False)
+    X, y = wl.width_data(12, 6, 0)
+    assert c.err0 == pytest.approx(float(np.linalg.norm(to_numpy(y))))   # coupled: F(W(0)) = 0
+
+
+# --------------------------------------------------------------------------- the task
+@pytest.fixture(scope="module")
+def cell():
+    return wl.width_search_task(n=12, d=6, normalized=True, coupled=False, data_seed=0, init_seed=0)
+
+
+def test_task_reports_a_passing_m_star_and_a_failing_neighbour(cell):
+    runs = wl.runs_frame(pd.DataFrame([{"n": 12, **cell}]))
+    assert set(runs["reason"]) <= set(wl.STOP_REASONS)
+    by_m = runs.drop_duplicates("m").set_index("m")["reason"]
+    assert by_m[int(cell["m_star"])] == "reached"                 # rules out: m* at a failing width
+    assert by_m[int(cell["m_fail"])] == cell["reason_fail"] != "reached"
+    grid = wl.width_grid(144)
+    assert grid.index(int(cell["m_star"])) == grid.index(int(cell["m_fail"])) + 1   # adjacent on the grid
+    for suffix in ("", "_cap10", "_cap100", "_margin10"):
+        assert cell[f"m_star{suffix}"] > 0
+    assert cell["n_runs"] >= len(by_m) and cell["n_cap"] == int((runs["reason"] == "cap").sum())
+
+
+def test_variant_table_and_runs_frame(cell):
+    t = pd.DataFrame([{"n": 12, **cell}])
+    v = wl.variant_table(t, "cap x10")
+    assert v["m_star"].iloc[0] == cell["m_star_cap10"]            # rules out: the baseline column reused
+    with pytest.raises(ValueError, match="variant"):
+        wl.variant_table(t, "cap x3")
+
+
+# --------------------------------------------------------------------------- exponents
+def _synthetic(a, seeds=10, noise=0.3, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [{"n": n, "data_seed": s, "m_star": 3.0 * n**a * math.exp(noise * rng.standard_normal())}
+            for n in (16, 32, 64, 128, 256, 512) for s in range(seeds)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("a", [0.0, 1.0, 2.0])
+def test_exponent_interval_covers_the_true_slope_and_excludes_others(a):
+    iv = wl.exponent_interval(_synthetic(a))
+    assert iv[1] <= a <= iv[2]                                    # rules out: an interval missing the truth
+    others = [s for s in (0.0, 1.0, 2.0) if s != a]
+    assert wl.interval_excludes(iv, *others)                      # rules out: an interval too wide to decide
+    assert not wl.interval_excludes(iv, a)
+
+
+def test_exponent_interval_joint_fit_and_groups():
+    rng = np.random.default_rng(1)
+    rows = [{"n": n, "lam": lam, "m_star": n**1.0 * lam**-0.5 * math.exp(0.1 * rng.standard_normal()),
+             "g": s} for n in (16, 64, 256) for lam in (0.01, 0.1, 1.0) for s in range(6)]
+    est, lo, hi = wl.exponent_interval(pd.DataFrame(rows), x=["n", "lam"], groups="g")
+    assert lo[0] <= 1.0 <= hi[0] and lo[1] <= -0.5 <= hi[1]       # rules out: a swapped or unsigned exponent
+    # fewer groups, wider interval (the cluster bootstrap resamples groups, not rows)
+    wide = wl.exponent_interval(_synthetic(1.0), groups="data_seed")
+    narrow = wl.exponent_interval(_synthetic(1.0))
+    assert wide[2] - wide[1] > 0 and narrow[2] - narrow[1] > 0
+
+
+def test_exponent_interval_refuses_missing_m_star():
+    t = _synthetic(1.0)
+    t.loc[3, "m_star"] = float("nan")
+    with pytest.raises(ValueError, match="m_star"):              # rules out: a censored cell dropped silently
+        wl.exponent_interval(t)
+    with pytest.raises(TypeError):
+        wl.exponent_interval(t.to_dict())
+
+
+# --------------------------------------------------------------------------- sweeps
+def test_width_sweeps_cover_every_combination_and_the_issue_grid():
     reg = sweep.registry()
-    assert {"exp-width", "exp-init-width"} <= set(reg)
-    for name in ("exp-width", "exp-init-width"):
-        ns = {p["n"] for p in reg[name].grids["book"]}
-        assert max(ns) == 128
-        assert max(p["n"] for p in reg[name].grids["full"]) >= 512
+    for suffix, (nz, cp) in exsw.COMBOS.items():
+        s = reg[f"exp-width-{suffix}"]
+        pts = s.points("full")
+        ns = sorted({p["n"] for p in pts})
+        assert math.log10(ns[-1] / ns[0]) >= 1.5                  # rules out: less than 1.5 decades of n
+        for n in ns:                                              # rules out: fewer than 10 seed cells per n
+            assert len({(p["data_seed"], p["init_seed"]) for p in pts if p["n"] == n}) >= 10
+        assert {(p["normalized"], p["coupled"]) for p in pts} == {(nz, cp)}
+        assert s.fn is wl.width_search_task
+    lam = reg["exp-width-lambda"].points("full")
+    thetas = sorted({p["theta"] for p in lam})
+    assert thetas[-1] / thetas[0] >= 16 and len({p["n"] for p in lam}) == 1   # lambda over >= 2 decades

@@ -7,7 +7,7 @@ gradient-descent loop); nothing re-implements it.
 :func:`late_rate`              per-step contraction factor of ||u - y|| late in a run
 :func:`one_step_remainder`     the split u(t+1) - u(t) = -eta H(t) e(t) + v(t) at one W
 :func:`step_size_threshold`    bisection over eta for the largest stable step size
-:func:`smallest_width`         smallest width at which GD converges and keeps lambda_min(H(t)) >= lam/2
+:func:`smallest_width`         smallest width at which GD keeps the proof's hypotheses within a step budget
 :func:`movement_sweep`         RMS / max neuron movement against the width m
 =============================  =====================================================
 """
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import data, sweep
 from . import network as ex
 from ..backend import array_module, to_numpy
 from ..stats import loglog_slope
@@ -31,14 +30,6 @@ CRITERIA = ("diverge", "monotone")
 
 __all__ = [
     "CRITERIA",
-    "WIDTH_BUDGET",
-    "WIDTH_C",
-    "WIDTH_EPS",
-    "init_width_task",
-    "smallest_passing",
-    "width_dim",
-    "width_points",
-    "width_task",
     "MovementSweep",
     "StepSplit",
     "WidthSearch",
@@ -273,119 +264,103 @@ def movement_sweep(X, y, *, widths, eta, seeds=(0, 1), normalized=True, coupled=
     return MovementSweep(np.asarray(widths), np.asarray(rms), np.asarray(mx), np.asarray(st))
 
 
-# =========================================================================== the width experiment
-# The smallest width at which gradient descent reaches ||F(W(T), X) - y|| <= eps, against n,
-# on data whose lambda = lambda_min(H*) and kappa(H*) stay in a fixed band as n grows
-# (book/part1/convergence.md, "The smallest width that works").
+# =========================================================================== lazy training
+@dataclass
+class LazyRun:
+    """One network and its linearization at W(0), same data, step and initialization (NumPy, host)."""
 
-#: Target of the width experiment: ||F(W(T), X) - y||_2 <= WIDTH_EPS (the abstract's eps in (0, 0.1)).
-WIDTH_EPS = 0.05
-#: Step budget factor: T = ceil(WIDTH_BUDGET * kappa(H*) * ln(||e(0)|| / eps) / WIDTH_C).
-WIDTH_BUDGET = 10.0
-#: Step size of the width experiment: eta * lambda_max(K(0)) = WIDTH_C.
-WIDTH_C = 0.5
+    m: int
+    seed: int
+    eta: float
+    e_net: np.ndarray        #: residuals of the network, shape (steps + 1, n)
+    e_lin: np.ndarray        #: residuals of the linearization at W(0), same shape
+    lam0: np.ndarray         #: eigenvalues of H(W(0)), ascending
+    V0: np.ndarray           #: their eigenvectors (columns)
+    lamT_min: float          #: lambda_min(H(W(T))) of the trained network
 
 
-def width_dim(n: int) -> int:
-    """The input dimension d = n // 2 + 32 used with n points in the width experiment.
+def lazy_runs(X, y, *, widths, seeds, eta, steps, chunk=None) -> list[LazyRun]:
+    r"""Train the network and follow its linearization at W(0) side by side.
 
-    Growing d with n keeps lambda_min(H*) and the condition number of H* in a fixed band
-    (points on the unit sphere of a fixed R^d crowd together as n grows, and lambda -> 0).
+    The network starts from the seeded W(0) and takes ``steps`` steps of size ``eta`` (normalized
+    model, independent initialization), its residual e(t) = u(t) - y recorded at every step.  The
+    linearization at W(0) (:func:`expreg_nb.training.linearize`) has the residual
+    e(t + 1) = (I - eta H(0)) e(t) exactly; it is computed by that recursion
+    (:func:`expreg_nb.exponential.reference.kernel_residuals`), which the chapter checks against
+    the trained linearized model.
     """
-    n = check_int(n, "n")
-    return n // 2 + 32
+    from ..training import train as _train_model
+    from .reference import kernel_residuals
 
-
-def width_points(ns, *, models=(True, False), data_seeds=(0, 1), init_seeds=(0, 1),
-                 high=2) -> list[dict]:
-    """Grid points of the width experiment: per n, widths 2^k from max(2, n / 64) to ``high`` * n."""
-    points = []
-    for n in ns:
-        n = check_int(n, "n")
-        k_lo = max(1, int(math.log2(max(2, n // 64))))
-        widths = [2**k for k in range(k_lo, int(math.log2(high * n)) + 1)]
-        points += sweep.grid(n=[n], m=widths, normalized=list(models), data_seed=list(data_seeds),
-                             init_seed=list(init_seeds))
-    return points
-
-
-@sweep.task("exp-width")
-def width_task(*, n, m, normalized, data_seed, init_seed, eps=WIDTH_EPS, budget=WIDTH_BUDGET,
-               c=WIDTH_C):
-    r"""One run of the width experiment: does gradient descent reach ||F(W(T), X) - y|| <= ``eps``?
-
-    Data: ``n`` points on the unit sphere of R^d, d = :func:`width_dim` (n), labels uniform in
-    [-1, 1] (both from ``data_seed``); independent initialization from ``init_seed`` (the
-    abstract's), model normalized or not (the abstract's form).  The step is
-    eta = c / lambda_max(K(0)) for the model's own kernel K (m H for the unnormalized model),
-    the budget T = ceil(budget * kappa(H*) * ln(||e(0)|| / eps) / c) steps: ``budget`` times
-    the steps that the linear rate 1 - eta lambda of H* would need.
-
-    Returns a dict: ``d``, ``lam`` = lambda_min(H*), ``kappa`` = kappa(H*), ``err0`` = ||e(0)||,
-    ``lam0_ratio`` = lambda_min(H(0)) / lam, ``budget_steps``, ``steps``, ``reached``
-    (||e(T)|| <= eps), ``final_err`` and ``max_lambda_max`` = max_t lambda_max(eta K(t))
-    over t = 0, 20, 40, ... and the last step (stable while < 2).
-    """
-    n, m = check_int(n, "n"), check_int(m, "m")
-    eps = check_real(eps, "eps", positive=True)
-    budget = check_real(budget, "budget", positive=True)
-    c = check_real(c, "c", positive=True)
-    d = width_dim(n)
-    X = data.sphere(n, d, seed=data_seed)
-    y = data.labels(n, seed=data_seed)
-    ev_star = np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))
-    lam, kappa = float(ev_star[0]), float(ev_star[-1] / ev_star[0])
-    model = ex.model(normalized=bool(normalized))
-    p0 = model.init(m, d, data_seed * 1000 + init_seed)
-    err0 = float(np.linalg.norm(to_numpy(model.forward(p0, X) - y)))
-    K0 = to_numpy(model.gram(p0, X, ("W",))["W"])
-    ev0 = np.linalg.eigvalsh(K0)
-    H0_min = float(ev0[0]) / (1.0 if normalized else m)
-    eta = c / float(ev0[-1])
-    steps = int(math.ceil(budget * kappa * math.log(max(err0 / eps, 1.0)) / c))
-    out = {"d": d, "lam": lam, "kappa": kappa, "err0": err0, "lam0_ratio": H0_min / lam,
-           "eta": eta, "budget_steps": steps}
-    res = train(model, X, y, init=p0, rates={"W": eta}, steps=steps, tol=(eps / err0) ** 2,
-                record=("lambda_max",), record_every=20, progress=False)
-    final = math.sqrt(2.0 * float(res.history.loss[-1]))
-    out.update(steps=res.history.steps, reached=bool(final <= eps), final_err=final,
-               max_lambda_max=float(np.max(res.history["lambda_max"])))
+    eta = check_real(eta, "eta", positive=True)
+    steps = check_int(steps, "steps")
+    widths = check_int_sequence(widths, "widths")
+    seeds = check_int_sequence(seeds, "seeds", minimum=0)
+    X = as_float_array(X, "X", ndim=2)
+    y = check_labels(y, X)
+    model = ex.model(chunk=chunk)
+    out = []
+    for m in widths:
+        for seed in seeds:
+            p0 = model.init(m, X.shape[1], seed)
+            r = _train_model(model, X, y, init=p0, rates={"W": eta}, steps=steps, progress=False,
+                             monitors={"e": lambda p: to_numpy(model.forward(p, X) - y)})
+            e_net = np.asarray(r.history["e"])
+            H0 = to_numpy(ex.gram(p0["W"], X, chunk=chunk))
+            lam0, V0 = np.linalg.eigh(H0)
+            lamT = float(np.linalg.eigvalsh(to_numpy(ex.gram(r.params["W"], X, chunk=chunk)))[0])
+            out.append(LazyRun(m=m, seed=seed, eta=eta, e_net=e_net,
+                               e_lin=kernel_residuals(H0, e_net[0], eta, steps), lam0=lam0, V0=V0,
+                               lamT_min=lamT))
     return out
 
 
-@sweep.task("exp-init-width")
-def init_width_task(*, n, m, data_seed, init_seed):
-    """lambda_min(H(0)) / lambda and ||H(0) - H*||_2 / lambda on the width experiment's data (no training)."""
-    n, m = check_int(n, "n"), check_int(m, "m")
-    d = width_dim(n)
-    X = data.sphere(n, d, seed=data_seed)
-    H_star = to_numpy(ex.gram_star(X))
-    lam = float(np.linalg.eigvalsh(H_star)[0])
-    W0, _ = ex.init_params(m, d, seed=data_seed * 1000 + init_seed)
-    H0 = to_numpy(ex.gram(W0, X))
-    return {"d": d, "lam": lam, "lam0_ratio": float(np.linalg.eigvalsh(H0)[0]) / lam,
-            "dev_ratio": float(np.linalg.norm(H0 - H_star, 2)) / lam}
+def relative_gap(run: LazyRun) -> np.ndarray:
+    """||e_net(t) - e_lin(t)|| / ||e_lin(t)|| at every step t."""
+    return np.linalg.norm(run.e_net - run.e_lin, axis=1) / np.linalg.norm(run.e_lin, axis=1)
 
 
-def smallest_passing(df, *, by, ok, width="m"):
-    """Per group of ``by``: the smallest width from which every larger width in the table passes.
+def progress_step(run: LazyRun, level=1e-3) -> int:
+    """The first step at which the linearization's residual is at most ``level`` times ||e(0)||."""
+    level = check_real(level, "level", positive=True)
+    norms = np.linalg.norm(run.e_lin, axis=1)
+    hit = np.flatnonzero(norms <= level * norms[0])
+    if hit.size == 0:
+        raise ValueError(f"the linearized residual never falls to {level} ||e(0)|| in {norms.size - 1} steps; "
+                         f"run longer")
+    return int(hit[0])
 
-    ``ok`` is a boolean column; a group whose largest width fails gets NaN.  Returns a DataFrame
-    with the ``by`` columns and ``m_star``.
+
+def late_rate_ratio(run: LazyRun, *, window=(1e-20, 1e-10)) -> float:
+    """ln q_net / ln q_lin: how much faster (> 1) the network's late per-step factor is than its linearization's."""
+    q = [late_rate(0.5 * np.sum(e**2, axis=1), window=window) for e in (run.e_net, run.e_lin)]
+    return math.log(q[0]) / math.log(q[1])
+
+
+def mode_rate_errors(run: LazyRun, *, decay=10.0, min_share=0.1):
+    r"""Per eigenmode k of H(0): the network's decay rate against the prediction (1 - eta lambda_k)^t.
+
+    For each mode whose initial component |<v_k, e(0)>| is at least ``min_share`` ||e(0)|| / sqrt(n),
+    t_k is the step at which the prediction has fallen by ``decay``; the network's per-step factor over
+    [0, t_k] is q_k = (|<v_k, e_net(t_k)>| / |<v_k, e(0)>|)^{1 / t_k}.  Returns ``(k, err)``: the modes
+    used and |ln q_k / ln(1 - eta lambda_k) - 1| for each (0 for a network that decays exactly like
+    its linearization).
     """
-    import pandas as pd
+    decay = check_real(decay, "decay", positive=True)
+    C = run.e_net @ run.V0                                   # components, (steps + 1, n)
+    c0 = C[0]
+    n = c0.size
+    factor = 1.0 - run.eta * run.lam0
+    if np.any(factor <= 0) or np.any(factor >= 1):
+        raise ValueError("every mode needs 0 < 1 - eta lambda_k < 1 (eta below 1 / lambda_max(H(0)))")
+    t_k = np.ceil(math.log(decay) / -np.log(factor)).astype(int)
+    keep = (np.abs(c0) >= min_share * np.linalg.norm(c0) / math.sqrt(n)) & (t_k < C.shape[0])
+    k = np.flatnonzero(keep)
+    if k.size == 0:
+        raise ValueError("no mode qualifies; lower min_share or run longer")
+    ratio = np.abs(C[t_k[k], k] / c0[k])
+    logq = np.log(np.maximum(ratio, 1e-300)) / t_k[k]
+    return k, np.abs(logq / np.log(factor[k]) - 1.0)
 
-    rows = []
-    for key, g in df.groupby(list(by)):
-        g = g.sort_values(width)
-        passed = g[ok].fillna(False).astype(bool).to_numpy()
-        widths = g[width].to_numpy()
-        fail = np.flatnonzero(~passed)
-        if fail.size == 0:
-            m_star = float(widths[0])
-        elif fail[-1] == len(widths) - 1:
-            m_star = float("nan")
-        else:
-            m_star = float(widths[fail[-1] + 1])
-        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), m_star=m_star))
-    return pd.DataFrame(rows)
+
+__all__ += ["LazyRun", "lazy_runs", "late_rate_ratio", "mode_rate_errors", "progress_step", "relative_gap"]

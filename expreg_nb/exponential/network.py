@@ -187,7 +187,8 @@ def _residual_and_grad(W, a, X, y, scale, chunk=None):
         # small: one block, the straight-line formulas (the least Python overhead)
         Et = _exp_features(W, X, slice(0, m))
         e = (Et @ a) * scale - y
-        g = Et.T @ (e[:, None] * X)
+        Et *= e[:, None]  # n x m, cheaper than forming the n x d array e X when m < d
+        g = Et.T @ X
         g *= (a * scale)[:, None]
         return e, g
     slices = step_slices(m, n, chunk, itemsize, xp)

@@ -1,32 +1,74 @@
-"""Part I: the named sweeps (:mod:`expreg_nb.sweep`), listed under the ``expreg_nb.sweeps`` entry point."""
+"""Part I: the named sweeps (:mod:`expreg_nb.sweep`), listed under the ``expreg_nb.sweeps`` entry point.
+
+The width law (book/part1/convergence.md, "The smallest width that works") is one task,
+:func:`~expreg_nb.exponential.widthlaw.width_search_task`, run on five grids: one per
+initialization x parameterization against n at fixed d = 16, and one against lambda at fixed n
+(the pair angle theta of :func:`~expreg_nb.exponential.widthlaw.paired_sphere`).  Each row is
+one seed cell; its columns carry m* under every protocol variant
+(:data:`~expreg_nb.exponential.widthlaw.VARIANTS`).
+"""
 from __future__ import annotations
 
 from .. import sweep
-from .experiments import init_width_task, width_points, width_task
+from .widthlaw import WIDTH_D, width_search_task
+
+#: The four initialization x parameterization combinations: sweep suffix -> (normalized, coupled).
+COMBOS = {
+    "norm-indep": (True, False),
+    "norm-coupled": (True, True),
+    "unnorm-indep": (False, False),
+    "unnorm-coupled": (False, True),
+}
+#: n of the full-scale width sweeps (1.5 decades) and of the book-scale ones.
+FULL_NS = (8, 16, 32, 64, 128, 256)
+BOOK_NS = (8, 16)
+#: Seed cells per n: data seeds 0..9 (each with its own initialization seed data_seed * 1000).
+FULL_SEEDS = tuple(range(10))
+BOOK_SEEDS = (0, 1, 2)
+#: The lambda sweep: n = LAMBDA_N points, the pair at angle theta = 2^-k, so lambda ~ theta^2.
+LAMBDA_N = 32
+LAMBDA_THETAS = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125)
+
+
+def width_points(ns, seeds, *, normalized, coupled, d=WIDTH_D):
+    """Grid points of a width-law sweep: one per (n, data seed)."""
+    return sweep.grid(n=list(ns), d=[d], normalized=[normalized], coupled=[coupled],
+                      data_seed=list(seeds), init_seed=[0])
+
+
+def lambda_points(thetas, seeds, *, n=LAMBDA_N, d=WIDTH_D):
+    """Grid points of the lambda sweep (normalized model, independent initialization)."""
+    return sweep.grid(n=[n], d=[d], normalized=[True], coupled=[False], data_seed=list(seeds),
+                      init_seed=[0], theta=list(thetas))
+
 
 #: Named sweeps of Part I (see :mod:`expreg_nb.sweep`).
 SWEEPS = [
     sweep.Sweep(
-        name="exp-width",
-        fn=width_task,
-        description="smallest width at which GD reaches ||F(W(T),X) - y|| <= 0.05, against n "
-                    "(d = n/2 + 32), normalized and unnormalized model, data and init seeds",
+        name=f"exp-width-{suffix}",
+        fn=width_search_task,
+        description=(f"smallest width m* at which GD reaches ||F(W,X) - y|| <= 0.05 without a step budget "
+                     f"({'normalized' if nz else 'unnormalized'}, {'coupled' if cp else 'independent'} "
+                     f"initialization), d = {WIDTH_D}, one row per seed cell, m* under cap x1/x10/x100 "
+                     f"and a 10x stricter stall margin"),
         grids={
-            "book": width_points([16], high=4) + width_points([32, 64, 128]),
-            "full": width_points([32, 64, 128, 256, 512], data_seeds=(0, 1, 2)),
+            "book": width_points(BOOK_NS, BOOK_SEEDS, normalized=nz, coupled=cp),
+            "full": width_points(FULL_NS, FULL_SEEDS, normalized=nz, coupled=cp),
         },
-    ),
+    )
+    for suffix, (nz, cp) in COMBOS.items()
+] + [
     sweep.Sweep(
-        name="exp-init-width",
-        fn=init_width_task,
-        description="lambda_min(H(0)) / lambda against the width m (no training), d = n/2 + 32",
+        name="exp-width-lambda",
+        fn=width_search_task,
+        description=(f"m* against lambda = lambda_min(H*) at n = {LAMBDA_N}, d = {WIDTH_D}: one pair of "
+                     f"points at angle theta, lambda ~ theta^2 (normalized, independent)"),
         grids={
-            "book": sweep.grid(n=[16, 32, 64, 128], m=[2**k for k in range(6, 15)],
-                               data_seed=[0, 1], init_seed=[0, 1]),
-            "full": sweep.grid(n=[32, 64, 128, 256, 512], m=[2**k for k in range(6, 18)],
-                               data_seed=[0, 1, 2], init_seed=[0, 1]),
+            "book": lambda_points(LAMBDA_THETAS[::2], BOOK_SEEDS[:2], n=16),
+            "full": lambda_points(LAMBDA_THETAS, FULL_SEEDS),
         },
     ),
 ]
 
-__all__ = ["SWEEPS"]
+__all__ = ["BOOK_NS", "COMBOS", "FULL_NS", "FULL_SEEDS", "LAMBDA_N", "LAMBDA_THETAS", "SWEEPS",
+           "lambda_points", "width_points"]
