@@ -7,6 +7,8 @@ scale        problem sizes (``EXPREG_SCALE``)
 seeding      reproducible host-side random streams
 training     models as pure functions, the one trainer (train, TrainResult), linearize
 sweep        grids of runs on any executor (serial, processes, Dask), named sweeps, results store
+robustness   a headline claim re-evaluated under named perturbations of the protocol
+stats        Wilson intervals, the cluster (group) bootstrap
 data         synthetic data sets
 exponential  Part I, exponential regression
 relu2        Part II, two-layer ReLU network with two learning rates
