@@ -190,3 +190,33 @@ def test_theorem_width_is_a_fixed_point():
     assert bounds.theorem_width(lam, 2 * n, e0, g, delta) > m
     with pytest.raises(ValueError, match="delta"):
         bounds.theorem_width(lam, n, e0, g, 1.5)
+
+
+# --------------------------------------------------------------------------- the complete theorem
+def test_deterministic_theorem_width_is_a_fixed_point_with_the_residual_bound():
+    lam, n, G, delta = 2.0, 32, 3.0, 0.1
+    for coupled in (False, True):
+        m = bounds.deterministic_theorem_width(lam, n, G, delta, coupled=coupled)
+        B = bounds.truncation_bound(m, n, delta)
+        R = bounds.safe_radius(lam, n, B)
+        E0 = bounds.initial_residual_bound(n, B, delta, coupled=coupled)
+        rhs = max(bounds.chernoff_width_biased(lam, B, G, n, delta),
+                  (4 * bounds.moved_level(B, R) * math.sqrt(n) * E0 / (lam * R)) ** 2)
+        assert m == pytest.approx(rhs, rel=1e-9)                  # rules out: not a fixed point
+        # rules out: a residual bound other than the lemma's (independent) or ||y|| <= sqrt(n) (coupled)
+        want = math.sqrt(n) if coupled else math.sqrt(n) * (1 + B * math.sqrt(2 * math.log(8 * n / delta)))
+        assert E0 == pytest.approx(want)
+    assert bounds.deterministic_theorem_width(lam, n, G, delta) > bounds.deterministic_theorem_width(
+        lam, n, G, delta, coupled=True)                           # rules out: the initial residual ignored
+    with pytest.raises(ValueError, match="delta"):
+        bounds.deterministic_theorem_width(lam, n, G, 2.0)
+
+
+def test_theorem_steps_reach_eps():
+    lam, n, B, e0, eps = 1.5, 16, 40.0, 12.0, 0.05
+    T = bounds.theorem_steps(lam, n, B, e0, eps)
+    eta = bounds.theorem_step_size(n, B)
+    envelope = lambda t: (1 - eta * lam / 2) ** (t / 2) * e0     # ||e(t)|| <= sqrt(L-envelope)
+    assert envelope(T) <= eps                                      # rules out: a T short of eps
+    assert math.exp(-eta * lam * (T - 1) / 4) * e0 > eps           # rules out: a T larger than the formula
+    assert bounds.theorem_steps(lam, n, B, 0.01, eps) == 0

@@ -215,3 +215,21 @@ def test_width_sweeps_cover_every_combination_and_the_issue_grid():
     lam = reg["exp-width-lambda"].points("full")
     thetas = sorted({p["theta"] for p in lam})
     assert thetas[-1] / thetas[0] >= 16 and len({p["n"] for p in lam}) == 1   # lambda over >= 2 decades
+
+
+def test_synthetic_table_has_the_requested_exponent_and_the_same_scatter():
+    t = _synthetic(0.3, noise=0.4)
+    for slope in (0.0, 2.0):
+        syn = wl.synthetic_table(t, slope)
+        est = wl.exponent_interval(syn)[0]
+        assert est == pytest.approx(slope, abs=1e-9)             # rules out: a synthetic law of another slope
+        spread = lambda df: df.groupby("n")["m_star"].apply(lambda v: np.log(v).std())
+        assert np.allclose(spread(syn), spread(t))               # rules out: a synthetic table without scatter
+
+
+def test_cells_changed_counts_moved_cells(cell):
+    t = pd.DataFrame([{"n": 12, **cell}, {"n": 12, **{**cell, "m_star_cap10": cell["m_star"] + 1}}])
+    assert wl.cells_changed(wl.variant_table(t, "cap x10")) == 1   # rules out: a count blind to a moved m*
+    assert wl.cells_changed(wl.variant_table(t, "baseline")) == 0
+    with pytest.raises(ValueError):
+        wl.cells_changed(t)

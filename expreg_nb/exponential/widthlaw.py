@@ -418,65 +418,84 @@ def variant_table(table, variant):
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
     col = f"m_star{_SUFFIX[variant]}"
-    return table.assign(m_star=table[col])
+    return table.assign(m_star=table[col], m_star_baseline=table["m_star"])
+
+
+def cells_changed(table) -> int:
+    """How many seed cells of a :func:`variant_table` have an m* other than the baseline's."""
+    if "m_star_baseline" not in getattr(table, "columns", ()):
+        raise ValueError("table must come from variant_table (it needs the m_star_baseline column)")
+    a, b = table["m_star"].to_numpy(dtype=float), table["m_star_baseline"].to_numpy(dtype=float)
+    return int(np.sum(~((a == b) | (np.isnan(a) & np.isnan(b)))))
+
+
+def synthetic_table(table, slope, *, x="n"):
+    """The table with m* replaced by a law of exponent ``slope`` in ``x`` that keeps each cell's scatter.
+
+    Cell c at x gets m*_c(x) / g(x) * g(x_min) * (x / x_min)^slope, with g(x) the geometric mean of
+    m* at x: the same spread between seeds, and a least-squares exponent of exactly ``slope`` (with
+    equally many cells per x).  Used to check that an assert on the measured interval would fail
+    for a law of another exponent.
+    """
+    slope = check_real(slope, "slope")
+    logm = np.log(table["m_star"].astype(float))
+    g = np.exp(logm.groupby(table[x]).transform("mean"))
+    x0 = float(table[x].min())
+    base = float(np.exp(logm[table[x] == x0].mean()))
+    return table.assign(m_star=table["m_star"] / g * base * (table[x] / x0) ** slope)
 
 
 # =========================================================================== exponents
-def _design(table, x):
-    cols = [x] if isinstance(x, str) else list(x)
-    missing = [c for c in cols + ["m_star"] if c not in table.columns]
-    if missing:
-        raise ValueError(f"table has no column(s) {missing}")
-    Z = np.column_stack([np.ones(len(table))] + [np.log(table[c].to_numpy(dtype=float)) for c in cols])
-    return cols, Z
+def _coefficient(j):
+    """A vectorized statistic: coefficient j of the weighted least-squares fit of ly on the columns of Z."""
+    def stat(Z, ly, *, weights):
+        A = np.einsum("br,ri,rk->bik", weights, Z, Z)
+        b = np.einsum("br,ri,r->bi", weights, Z, ly)
+        with np.errstate(all="ignore"):
+            ok = np.linalg.cond(A) < 1e12
+            out = np.full(weights.shape[0], np.nan)
+            out[ok] = np.linalg.solve(A[ok], b[ok][..., None])[:, j, 0]
+        return out
+    return stat
 
 
 def exponent_interval(table, x="n", *, y="m_star", groups=None, n_boot=2000, seed=0, level=0.95):
     r"""Least-squares exponents of ``y`` in the columns ``x`` (log-log), with a cluster-bootstrap interval.
 
     Fits log y = c + sum_k a_k log x_k over every row (one row per seed cell), so the scatter
-    between cells enters the fit; rows with a NaN or non-positive ``y`` are an error (a cell
-    whose search found no passing width must be handled before, not dropped silently).  The
-    interval resamples whole ``groups`` (a column name or a sequence of labels, default: every
-    row its own group) with replacement, ``n_boot`` times, and takes the percentile interval.
-    Returns ``(estimate, low, high)`` for one column ``x``, or three arrays for several.
+    between cells enters the fit; a NaN or non-positive ``y`` is an error (a cell whose search
+    found no passing width must be handled before, not dropped silently).  The interval is
+    :func:`expreg_nb.stats.loglog_slope_interval` for one column and
+    :func:`expreg_nb.stats.bootstrap_interval` for several: whole ``groups`` (a column name or a
+    sequence of labels; default every row its own group) resampled with replacement.  Returns
+    ``(estimate, low, high)`` for one column ``x``, or three arrays (one entry per column).
     """
     import pandas as pd
 
+    from ..stats import bootstrap_interval, loglog_slope_interval
+
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
-    n_boot = check_int(n_boot, "n_boot", minimum=100)
-    level = check_real(level, "level", positive=True)
-    if not level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
-    cols, Z = _design(table, x)
+    cols = [x] if isinstance(x, str) else list(x)
+    missing = [c for c in cols + [y] if c not in table.columns]
+    if missing:
+        raise ValueError(f"table has no column(s) {missing}")
     yv = table[y].to_numpy(dtype=float)
     if not np.all(np.isfinite(yv) & (yv > 0)):
         raise ValueError(f"column {y!r} must be positive and finite in every row "
                          f"({int((~np.isfinite(yv) | (yv <= 0)).sum())} rows are not)")
-    if not np.all(np.isfinite(Z)):
-        raise ValueError(f"the columns {cols} must be positive in every row")
-    ly = np.log(yv)
     labels = np.arange(len(table)) if groups is None else (
         table[groups].to_numpy() if isinstance(groups, str) else np.asarray(groups))
-    if labels.shape[0] != len(table):
-        raise ValueError(f"groups has {labels.shape[0]} labels for {len(table)} rows")
-    _, codes = np.unique(labels, return_inverse=True)
-    G = int(codes.max()) + 1
-    if G < 2:
-        raise ValueError("the bootstrap needs at least two groups")
-    est = np.linalg.lstsq(Z, ly, rcond=None)[0][1:]
-    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
-    counts = rng.multinomial(G, np.full(G, 1.0 / G), size=n_boot)   # group multiplicities
-    w = counts[:, codes]                                              # row weights, (n_boot, rows)
-    A = np.einsum("br,ri,rj->bij", w, Z, Z)
-    b = np.einsum("br,ri,r->bi", w, Z, ly)
-    ok = np.linalg.matrix_rank(A) == Z.shape[1]
-    sol = np.linalg.solve(A[ok], b[ok][..., None])[..., 0][:, 1:]
-    lo, hi = np.quantile(sol, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    kw = dict(n_boot=n_boot, seed=seed, level=level)
     if len(cols) == 1:
-        return float(est[0]), float(lo[0]), float(hi[0])
-    return est, lo, hi
+        return tuple(loglog_slope_interval(table[cols[0]].to_numpy(dtype=float), yv, labels,
+                                           nan_policy="omit", **kw))
+    Z = np.column_stack([np.ones(len(table))] + [np.log(table[c].to_numpy(dtype=float)) for c in cols])
+    if not np.all(np.isfinite(Z)):
+        raise ValueError(f"the columns {cols} must be positive in every row")
+    ivs = [bootstrap_interval(_coefficient(j + 1), Z, np.log(yv), groups=labels, vectorized=True,
+                              nan_policy="omit", **kw) for j in range(len(cols))]
+    return tuple(np.array(v) for v in zip(*ivs))
 
 
 def interval_excludes(interval, *slopes):
@@ -485,4 +504,4 @@ def interval_excludes(interval, *slopes):
     return all(not (lo <= s <= hi) for s in slopes)
 
 
-__all__ += ["exponent_interval", "interval_excludes"]
+__all__ += ["cells_changed", "exponent_interval", "interval_excludes", "synthetic_table"]
