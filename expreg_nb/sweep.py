@@ -440,7 +440,11 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # As ``python -m expreg_nb.sweep`` this file runs as the module __main__, whose Sweep class is
+    # not the one the Parts' sweep lists were built with: run the imported module's main.
+    from expreg_nb.sweep import main as _main
+
+    raise SystemExit(_main())
 
 
 __all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RESULTS_DIR", "RESULTS_ENV", "TIME_COLUMN", "Sweep",

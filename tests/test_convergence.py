@@ -8,6 +8,7 @@ import pytest
 
 from expreg_nb import data, to_numpy
 from expreg_nb.exponential import bounds
+from expreg_nb.exponential import theorem as th
 from expreg_nb.exponential import experiments as exps
 from expreg_nb.stats import loglog_slope
 from expreg_nb import exponential as ex
@@ -196,27 +197,77 @@ def test_theorem_width_is_a_fixed_point():
 def test_deterministic_theorem_width_is_a_fixed_point_with_the_residual_bound():
     lam, n, G, delta = 2.0, 32, 3.0, 0.1
     for coupled in (False, True):
-        m = bounds.deterministic_theorem_width(lam, n, G, delta, coupled=coupled)
+        m = th.deterministic_theorem_width(lam, n, G, delta, coupled=coupled)
         B = bounds.truncation_bound(m, n, delta)
         R = bounds.safe_radius(lam, n, B)
-        E0 = bounds.initial_residual_bound(n, B, delta, coupled=coupled)
+        E0 = th.initial_residual_bound(n, B, delta, coupled=coupled)
         rhs = max(bounds.chernoff_width_biased(lam, B, G, n, delta),
                   (4 * bounds.moved_level(B, R) * math.sqrt(n) * E0 / (lam * R)) ** 2)
         assert m == pytest.approx(rhs, rel=1e-9)                  # rules out: not a fixed point
         # rules out: a residual bound other than the lemma's (independent) or ||y|| <= sqrt(n) (coupled)
         want = math.sqrt(n) if coupled else math.sqrt(n) * (1 + B * math.sqrt(2 * math.log(8 * n / delta)))
         assert E0 == pytest.approx(want)
-    assert bounds.deterministic_theorem_width(lam, n, G, delta) > bounds.deterministic_theorem_width(
+    assert th.deterministic_theorem_width(lam, n, G, delta) > th.deterministic_theorem_width(
         lam, n, G, delta, coupled=True)                           # rules out: the initial residual ignored
     with pytest.raises(ValueError, match="delta"):
-        bounds.deterministic_theorem_width(lam, n, G, 2.0)
+        th.deterministic_theorem_width(lam, n, G, 2.0)
 
 
 def test_theorem_steps_reach_eps():
     lam, n, B, e0, eps = 1.5, 16, 40.0, 12.0, 0.05
-    T = bounds.theorem_steps(lam, n, B, e0, eps)
+    T = th.theorem_steps(lam, n, B, e0, eps)
     eta = bounds.theorem_step_size(n, B)
     envelope = lambda t: (1 - eta * lam / 2) ** (t / 2) * e0     # ||e(t)|| <= sqrt(L-envelope)
     assert envelope(T) <= eps                                      # rules out: a T short of eps
     assert math.exp(-eta * lam * (T - 1) / 4) * e0 > eps           # rules out: a T larger than the formula
-    assert bounds.theorem_steps(lam, n, B, 0.01, eps) == 0
+    assert th.theorem_steps(lam, n, B, 0.01, eps) == 0
+
+
+# --------------------------------------------------------------------------- lazy training
+def _exact_lazy(eta=0.05, steps=400, n=6, seed=0, speed=1.0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n))
+    H = A @ A.T / n + np.eye(n)
+    lam, V = np.linalg.eigh(H)
+    e0 = rng.standard_normal(n)
+    t = np.arange(steps + 1)[:, None]
+    lin = ((1 - eta * lam) ** t * (V.T @ e0)) @ V.T
+    net = ((1 - eta * speed * lam) ** t * (V.T @ e0)) @ V.T
+    return exps.LazyRun(m=8, seed=seed, eta=eta, e_net=net, e_lin=lin, lam0=lam, V0=V,
+                        lamT_min=speed * lam[0])
+
+
+def test_lazy_measures_on_exact_dynamics():
+    same = _exact_lazy()
+    assert np.allclose(exps.relative_gap(same), 0)                       # rules out: a gap without a difference
+    k, err = exps.mode_rate_errors(same)
+    assert len(k) >= 3 and np.allclose(err, 0, atol=1e-9)               # rules out: errors on exact decay
+    assert exps.late_rate_ratio(same, window=(1e-12, 1e-4)) == pytest.approx(1.0, rel=1e-6)
+    fast = _exact_lazy(speed=1.3)
+    # rules out: a ratio that is not ln q_net / ln q_lin (here the rates scale by 1.3)
+    assert exps.late_rate_ratio(fast, window=(1e-12, 1e-4)) == pytest.approx(
+        math.log(1 - 0.05 * 1.3 * fast.lam0[0]) / math.log(1 - 0.05 * fast.lam0[0]), rel=1e-3)
+    k, err = exps.mode_rate_errors(fast)
+    assert np.all(err > 0.2)                                             # rules out: blind to a 30% faster decay
+    norms = np.linalg.norm(same.e_lin, axis=1)
+    t3 = exps.progress_step(same, 1e-3)
+    assert norms[t3] <= 1e-3 * norms[0] < norms[t3 - 1]                 # rules out: an off-by-one step
+    with pytest.raises(ValueError, match="run longer"):
+        exps.progress_step(same, 1e-30)
+
+
+def test_lazy_runs_linearization_is_the_kernel_recursion(small):
+    X, y = small
+    eta = 0.5 / np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))[-1]
+    runs = exps.lazy_runs(X, y, widths=[16, 64], seeds=[0], eta=eta, steps=30)
+    assert [r.m for r in runs] == [16, 64]
+    for r in runs:
+        assert r.e_net.shape == r.e_lin.shape == (31, X.shape[0])
+        assert np.allclose(r.e_net[0], r.e_lin[0])                       # rules out: different starts
+        W0, _ = ex.init_params(r.m, X.shape[1], seed=0)
+        H0 = to_numpy(ex.gram(W0, X))
+        assert np.allclose(r.lam0, np.linalg.eigvalsh(H0))               # rules out: a kernel other than H(0)
+        e1 = r.e_lin[0] - eta * H0 @ r.e_lin[0]
+        assert np.allclose(r.e_lin[1], e1)                               # rules out: a recursion other than I - eta H(0)
+    with pytest.raises(ValueError):
+        exps.lazy_runs(X, y, widths=[], seeds=[0], eta=eta, steps=3)

@@ -59,7 +59,7 @@ def test_float64_step_bit_for_bit_with_the_unchunked_formula(xp):
     s = 1.0 / np.sqrt(64)
     E = xp.exp(X @ W.T)
     e_ref = (E @ a) * s - y
-    g_ref = (a[:, None] * s) * (E.T @ (e_ref[:, None] * X))
+    g_ref = (a[:, None] * s) * ((E * e_ref[:, None]).T @ X)   # E diag(e), then X: n x m, not n x d
     e, g = ex.network._residual_and_grad(W, a, X, y, s)
     np.testing.assert_array_equal(to_numpy(e), to_numpy(e_ref))
     np.testing.assert_array_equal(to_numpy(g), to_numpy(g_ref))

@@ -120,3 +120,20 @@ def test_kernel_residuals():
 def test_validation(call, exc):
     with pytest.raises(exc):
         call()
+
+
+def test_part1_text_fixes_stay_fixed():
+    """Prose fixes of issue 19 that no numerical assert can see."""
+    from pathlib import Path
+
+    book = Path(__file__).resolve().parents[1] / "book" / "part1"
+    mg, pt, cv = ((book / f).read_text() for f in ("model_and_gradient.md", "perturbation.md",
+                                                   "convergence.md"))
+    # rules out: the notation line defining H(0) by itself
+    assert "$H(0)$ is short for $H(W(0))$" in mg and "$H(0)$ is short for $H(0)$" not in mg
+    # rules out: epsilon <= 1/4 at the plain Chernoff width (the bias makes it larger)
+    assert "gives $\\epsilon\\le\\frac14$" not in pt and "slightly *above*" in pt
+    # rules out: claiming SymPy proves the remainder chain, or a constant-1 n^2 curve
+    assert "SymPy composes the chain of inequalities" not in cv
+    assert "SymPy does not prove the inequalities themselves" in cv
+    assert "with constant 1" not in cv

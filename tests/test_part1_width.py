@@ -233,3 +233,14 @@ def test_cells_changed_counts_moved_cells(cell):
     assert wl.cells_changed(wl.variant_table(t, "baseline")) == 0
     with pytest.raises(ValueError):
         wl.cells_changed(t)
+
+
+def test_the_documented_command_line_lists_the_width_sweeps():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "expreg_nb.sweep", "--list"], capture_output=True,
+                         text=True, timeout=120)
+    # rules out: `python -m expreg_nb.sweep` failing on its own Sweep class (run as __main__)
+    assert out.returncode == 0, out.stderr
+    assert "exp-width-norm-indep" in out.stdout and "exp-width-lambda" in out.stdout

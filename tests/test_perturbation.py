@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from expreg_nb.exponential import bounds as bd
+from expreg_nb.exponential import theorem as th
 from expreg_nb import data, exponential as ex, to_numpy
 
 
@@ -61,20 +62,20 @@ def test_formulas_values():
 def test_fixed_point_widths():
     Xs = data.sphere(16, 8, seed=0)
     lam, G = ex.lambda_min_star(Xs), float(np.linalg.norm(to_numpy(Xs @ Xs.T), 2))
-    w = bd.chernoff_fixed_width(lam, G, 16, 0.1)
+    w = th.chernoff_fixed_width(lam, G, 16, 0.1)
     B = bd.truncation_bound(w, 16, 0.1)
     # rules out: a width whose own B is not the one used (B frozen at another m)
     assert bd.chernoff_width_biased(lam, B, G, 16, 0.1) == pytest.approx(w, rel=1e-9)
     assert bd.chernoff_lambda_min(lam, w, B, G, 16, 0.1) >= 0.75 * lam * (1 - 1e-9)
     assert w > bd.chernoff_width_biased(lam, bd.truncation_bound(1e8, 16, 0.1), G, 16, 0.1)
-    h = bd.hoeffding_fixed_width(lam, 16, 0.1)
+    h = th.hoeffding_fixed_width(lam, 16, 0.1)
     Bh = bd.truncation_bound(h, 16, 0.1)
     # rules out: a Hoeffding width that misses lam / 4 at its own B
     assert bd.concentration_bound(16, h, Bh, 0.1, bias=False) == pytest.approx(lam / 4, rel=1e-9)
     with pytest.raises(TypeError):
-        bd.chernoff_fixed_width(np.array([lam]), G, 16, 0.1)
+        th.chernoff_fixed_width(np.array([lam]), G, 16, 0.1)
     with pytest.raises(ValueError, match="delta"):
-        bd.hoeffding_fixed_width(lam, 16, 1.5)
+        th.hoeffding_fixed_width(lam, 16, 1.5)
 
 
 @pytest.mark.parametrize(

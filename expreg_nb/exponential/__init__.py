@@ -10,18 +10,20 @@ bounds       this book's bound formulas (truncation, concentration, perturbation
 reference    reference implementations the GEMM code is checked against (literal Jacobian, Gram,
              Hessian-vector product), Du et al.'s ReLU network, the initial-residual formulas
 experiments  the experiments of Chapter 4 (rates, step-size thresholds, movement, lazy training)
+theorem      the complete theorem's widths and T, as fixed points in m
 widthlaw     the smallest width that reaches eps, free of a step budget (search, stop rules, exponents)
 sweeps       the named sweeps of Part I (results store)
 """
 from __future__ import annotations
 
-from . import bounds, experiments, network, reference, sweeps, widthlaw
+from . import bounds, experiments, network, reference, sweeps, theorem, widthlaw
 from .bounds import *  # noqa: F401,F403
 from .experiments import *  # noqa: F401,F403
 from .network import *  # noqa: F401,F403
 from .reference import *  # noqa: F401,F403
 from .sweeps import *  # noqa: F401,F403
+from .theorem import *  # noqa: F401,F403
 from .widthlaw import *  # noqa: F401,F403
 
 __all__ = sorted(set(bounds.__all__ + experiments.__all__ + network.__all__ + reference.__all__
-                     + sweeps.__all__ + widthlaw.__all__))
+                     + sweeps.__all__ + theorem.__all__ + widthlaw.__all__))
