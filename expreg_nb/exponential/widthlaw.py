@@ -79,7 +79,7 @@ STALL_MARGIN = 1.0
 STALL_PATIENCE = 3
 #: No cap exceeds this many steps, in any variant: it binds only where K(0) is nearly singular
 #: (m d close to n), and a run stopped there is counted in ``n_hard`` (undecided in every variant).
-HARD_CAP = 10**7
+HARD_CAP = 10**6
 #: Largest width a search tries (beyond n^2 at every n <= 128).
 M_MAX = 2**14
 #: Stop reasons, in the order of the module docstring.
