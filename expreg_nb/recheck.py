@@ -34,10 +34,11 @@ code that is installed now and every column is compared with the stored one:
 
 **The budget** :data:`RECHECK_BUDGET_S` = 3 s of stored wall time per table.  The
 book loads five stored tables (two in Part I's convergence chapter, three in Part
-II's beyond-the-NTK chapter); at 3 s each, plus what the mandatory rows of the
-dearer Part II tables cost beyond it, the rechecks add about 20 s of CPU time to a
-book build on 2 cores, and at most about 10 s to any one chapter (README, "The
-results store", gives the measured numbers).  ``EXPREG_RECHECK=all`` rechecks
+II's beyond-the-NTK chapter).  Their samples come to 29 s of stored wall time (the
+mandatory rows of the dearer Part II tables exceed the budget: relu2-alpha's
+cheapest row costs 1 s), measured at about 10 s of CPU in all on 2 cores (about 2 s
+in Part I's chapter, 8 s in Part II's): well under a minute for the book, and no
+chapter near one (README, "The results store").  ``EXPREG_RECHECK=all`` reruns
 every row (the tables' full cost: minutes to tens of minutes) and ``off`` none.
 """
 from __future__ import annotations
