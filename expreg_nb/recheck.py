@@ -32,6 +32,13 @@ code that is installed now and every column is compared with the stored one:
    preferred only among rows that keep the coverage, and the 5 % are rechecked
    only where they fit the budget.
 
+**Where**: on the kind of device the table was stored with (its provenance's
+``backend``): a table stored by NumPy is rerun with ``EXPREG_BACKEND=numpy`` for
+the duration of the recheck, even in a chapter running on CuPy (or on the test-only
+strict backend), because float sums on another device differ in the last bits and
+thousands of gradient steps can carry that past 1e-9.  A table stored on a GPU is
+rerun on CuPy, and where no GPU is usable its recheck is skipped and says so.
+
 **The budget** :data:`RECHECK_BUDGET_S` = 3 s of stored wall time per table.  The
 book loads five stored tables (two in Part I's convergence chapter, three in Part
 II's beyond-the-NTK chapter).  Their samples come to 29 s of stored wall time (the
@@ -43,9 +50,11 @@ every row (the tables' full cost: minutes to tens of minutes) and ``off`` none.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import numbers
+import os
 import time
 import zlib
 from typing import Mapping, Sequence
@@ -240,6 +249,28 @@ def as_stored(df):
 
 
 # --------------------------------------------------------------------------- the recheck
+def stored_backend(prov: Mapping | None) -> str:
+    """``"cupy"`` for a table stored on a GPU, else ``"numpy"`` (NumPy or the strict CPU stand-in)."""
+    desc = str((prov or {}).get("backend", "numpy"))
+    return "cupy" if desc.strip().lower().startswith("cupy") else "numpy"
+
+
+@contextlib.contextmanager
+def _backend(name: str):
+    """``EXPREG_BACKEND=name`` for the duration of the block (restored after)."""
+    from .backend import ENV_VAR
+
+    old = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = name
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = old
+
+
 def _point_text(point: Mapping) -> str:
     return "{" + ", ".join(f"{k}={_scalar(v)!r}" for k, v in point.items()) + "}"
 
@@ -265,6 +296,13 @@ def recheck(table, sweep, scale: str = "full", prov: Mapping | None = None, *, m
         report["stored_commit"] = prov.get("git_commit", "unknown")
     if mode == "off":
         return report
+    from .backend import describe, gpu_available
+
+    device = stored_backend(prov)
+    if device == "cupy" and not gpu_available():
+        report.update(mode="skipped", why="stored on a GPU (CuPy) and no GPU is usable here: floats "
+                                          "from another device are not comparable to 1e-9")
+        return report
     axes = _axes(sweep, scale, table)
     if mode == "all":
         rows = list(range(len(table)))
@@ -278,7 +316,10 @@ def recheck(table, sweep, scale: str = "full", prov: Mapping | None = None, *, m
         # the sweep's own point (exact types) where the table is in its grid order
         pts.append(dict(defined[i]) if len(defined) == len(table) else from_table)
     start = time.perf_counter()
-    live = as_stored(run(sweep.fn, pts, catch=sweep.catch or None, progress=False, desc=f"recheck {sweep.name}"))
+    with _backend(device):
+        report["backend"] = describe()
+        live = run(sweep.fn, pts, catch=sweep.catch or None, progress=False, desc=f"recheck {sweep.name}")
+    live = as_stored(live)
     seconds = time.perf_counter() - start
     stored = table.iloc[rows].reset_index(drop=True)
     bad = compare_rows(stored, live, rtol=rtol)
@@ -317,8 +358,8 @@ def recheck_summary(prov: Mapping) -> str:
     rep = prov.get("recheck")
     name = prov.get("sweep", "?")
     scale = prov.get("scale", "?")
-    if rep is None or rep.get("mode") == "off":
-        why = "recheck off" if rep is not None else "load_result(check=False)"
+    if rep is None or rep.get("mode") in ("off", "skipped"):
+        why = "load_result(check=False)" if rep is None else rep.get("why", "recheck off")
         return f"{name} ({scale}): stored table not rechecked ({why})"
     n = len(rep["rows"])
     how = "every row" if rep["mode"] == "all" else f"seeded sample, seed {rep['seed']}"
@@ -330,4 +371,4 @@ def recheck_summary(prov: Mapping) -> str:
 
 __all__ = ["FRACTION", "MIN_ROWS", "RECHECK_BUDGET_S", "RECHECK_ENV", "RECHECK_MODES", "RTOL",
            "RecheckModeError", "StaleResultError", "as_stored", "compare_rows", "recheck", "recheck_mode",
-           "recheck_sample", "recheck_summary"]
+           "recheck_sample", "recheck_summary", "stored_backend"]

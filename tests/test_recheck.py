@@ -234,3 +234,23 @@ def test_rerun_does_not_depend_on_blas_threads():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     # rules out: stored floats that only a particular BLAS thread count reproduces
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_rerun_on_the_device_kind_the_table_was_stored_with(monkeypatch):
+    from expreg_nb import backend
+
+    table, prov = sweep.load_result("exp-init-width", "full", recheck="off")
+    s = sweep.get("exp-init-width")
+    monkeypatch.setenv(backend.STRICT_ENV_VAR, "1")
+    monkeypatch.setenv(backend.ENV_VAR, "strict")
+    rep = rc.recheck(table, s, "full", prov, min_rows=2, fraction=0.0, budget_s=0.0)
+    # rules out: a CPU-stored table rerun on whatever device the chapter runs on (a GPU's sums differ)
+    assert rep["backend"].startswith("numpy") and rep["rows"]
+    # and the chapter's own backend is left as it was
+    assert os.environ[backend.ENV_VAR] == "strict"
+    monkeypatch.setattr(backend, "gpu_available", lambda: False)
+    gpu_prov = {**prov, "backend": "cupy 13.3.0 on GPU 0 (NVIDIA H100)"}
+    rep = rc.recheck(table, s, "full", gpu_prov)
+    # rules out: a GPU-stored table compared at 1e-9 with a CPU rerun (or skipped without saying so)
+    assert rep["mode"] == "skipped" and rep["rows"] == []
+    assert "not rechecked (stored on a GPU" in sweep.recheck_summary({**gpu_prov, "recheck": rep})
