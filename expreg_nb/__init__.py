@@ -7,6 +7,7 @@ scale        problem sizes (``EXPREG_SCALE``)
 seeding      reproducible host-side random streams
 training     models as pure functions, the one trainer (train, TrainResult), linearize
 sweep        grids of runs on any executor (serial, processes, Dask), named sweeps, results store
+recheck      stored results rerun on load: the seeded sample rule, the column comparison
 data         synthetic data sets
 stats        success-rate intervals, log-log slopes
 chunks       feature blocks within a memory budget (the kernels' streaming)

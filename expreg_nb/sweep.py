@@ -33,7 +33,10 @@ named sweep and writes ``table.csv`` and ``provenance.json`` under
 if set, else the package's own ``expreg_nb/results`` (package data, so a
 non-editable install carries the stored results).  A chapter reads a result back
 with :func:`load_result`, which refuses a table whose grid hash no longer matches
-the sweep's current definition, so a stale result fails the build.
+the sweep's current definition and reruns a seeded sample of its rows with the
+current code, comparing every column (:mod:`expreg_nb.recheck`;
+``$EXPREG_RECHECK``), so a stale result fails the build;
+``python -m expreg_nb.sweep [NAME] --recheck [all]`` does the same from the shell.
 """
 from __future__ import annotations
 
