@@ -11,7 +11,9 @@ generated notebook (:mod:`tools/notebooks.py`) to the end:
 2. makes a fresh venv there and ``pip install``\ s into it only the package from that copy
    (non-editable: a wheel built from it) and what executing a notebook needs
    (``ipykernel``, ``nbconvert``, ``myst-nb`` for ``glue``), at the versions of
-   ``requirements/book-lock.txt`` where its Python minor version matches the lock's;
+   ``requirements/book-lock.txt`` where its Python minor version matches the lock's
+   (``--no-compile``: byte-compiling every installed file would double the install's CPU
+   time; a notebook compiles what it imports);
 3. writes the notebooks (``tools/notebooks.py``, run here by the calling Python, which
    needs jupytext) into the temporary folder and puts a guard cell first in each: it
    asserts that ``expreg_nb`` is imported from the fresh venv's site-packages, that the
@@ -128,7 +130,7 @@ def main(argv=None) -> int:
         print(f"copied {_clone_files(src)} files of the working tree to {src}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
         python, jupyter = env_dir / "bin" / "python", env_dir / "bin" / "jupyter"
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--quiet", "--disable-pip-version-check"]
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--quiet", "--no-compile", "--disable-pip-version-check"]
         subprocess.run([*pip, *_lock_args(python), str(src), *RUNNERS], check=True, cwd=run_dir)
         site = _site_packages(python)
         where = subprocess.run([str(python), "-c", "import expreg_nb; print(expreg_nb.__file__)"],
