@@ -130,7 +130,8 @@ def main(argv=None) -> int:
         print(f"copied {_clone_files(src)} files of the working tree to {src}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
         python, jupyter = env_dir / "bin" / "python", env_dir / "bin" / "jupyter"
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--quiet", "--no-compile", "--disable-pip-version-check"]
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--quiet", "--no-compile",
+               "--disable-pip-version-check"]
         subprocess.run([*pip, *_lock_args(python), str(src), *RUNNERS], check=True, cwd=run_dir)
         site = _site_packages(python)
         where = subprocess.run([str(python), "-c", "import expreg_nb; print(expreg_nb.__file__)"],
