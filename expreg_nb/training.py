@@ -55,10 +55,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .backend import array_module, get_xp, to_device, to_numpy
-from .validation import as_float_array, check_int, check_labels, check_real
+from .validation import (as_float_array, check_int, check_labels, check_monitors, check_params,
+                         check_rates, check_real)
 
 __all__ = ["PROGRESS_MIN_STEPS", "RECORDABLE", "DivergenceError", "History", "Model", "TrainResult",
-           "checked_params", "gradient_descent", "linearize", "train"]
+           "gradient_descent", "linearize", "train"]
 
 #: Runs with at least this many steps show a progress bar when ``progress=None``.
 PROGRESS_MIN_STEPS = 2000
@@ -139,22 +140,6 @@ def _stack(values):
 
 
 
-def _check_monitors(monitors) -> dict:
-    """``monitors``: ``None`` or a mapping from a name (str) to a function of the parameters."""
-    if monitors is None:
-        return {}
-    if not isinstance(monitors, Mapping):
-        raise TypeError(f"monitors must be a mapping from name to function, got {type(monitors).__name__}")
-    monitors = dict(monitors)
-    for k, fn in monitors.items():
-        if not isinstance(k, str):
-            raise TypeError(f"monitors must be keyed by names (str), got the key {k!r}")
-        if not callable(fn):
-            raise TypeError(f"monitor {k!r} must be callable, got {type(fn).__name__} "
-                            f"(monitors maps names to functions of the parameters)")
-    return monitors
-
-
 def _record_value(name, val, t):
     """A monitor's value as a float or a host array; NaN or inf is an error naming the monitor and step."""
     host = to_numpy(val)
@@ -173,16 +158,6 @@ def _record_value(name, val, t):
         raise FloatingPointError(f"monitors[{name!r}] returned a non-finite value (NaN or inf) at step {t}; "
                                  f"a record is never stored as NaN")
     return out
-
-
-def _check_rates_map(rates, params):
-    if not isinstance(rates, Mapping):
-        raise TypeError(f"rates must be a mapping from parameter block to step size, got {type(rates).__name__}")
-    rates = {k: check_real(v, f"rates[{k!r}]", nonnegative=True) for k, v in rates.items()}
-    unknown = set(rates) - set(params)
-    if unknown:
-        raise ValueError(f"rates name unknown parameter blocks {sorted(unknown)}; have {sorted(params)}")
-    return rates
 
 
 def gradient_descent(
@@ -233,7 +208,7 @@ def gradient_descent(
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
     steps = check_int(steps, "steps", minimum=0)
     record_every = check_int(record_every, "record_every", minimum=1)
-    rates = _check_rates_map(rates, params)
+    rates = check_rates(rates, params)
     if tol is not None:
         tol = check_real(tol, "tol", positive=True)
     if progress is not None and not isinstance(progress, bool):
@@ -243,7 +218,7 @@ def gradient_descent(
     if rate_names is not None and not isinstance(rate_names, Mapping):
         raise TypeError(f"rate_names must be a mapping from block to the rate's name, got "
                         f"{type(rate_names).__name__}")
-    monitors = _check_monitors(monitors)
+    monitors = check_monitors(monitors)
 
     params = dict(params)
     losses: list[float] = []
@@ -348,7 +323,7 @@ def linearize(model: Model, params0: Mapping) -> Model:
         raise TypeError(f"params0 must be a dict with the blocks {model.blocks}, got {type(params0).__name__}")
     if set(params0) != set(model.blocks):
         raise ValueError(f"params0 must be a dict with the blocks {model.blocks}, got {sorted(map(str, params0))}")
-    p0 = checked_params(model, params0, name="params0")
+    p0 = check_params(model, params0, name="params0")
 
     def forward(params, X):
         tangents = {k: params[k] - p0[k] for k in model.trainable}
@@ -376,39 +351,6 @@ def linearize(model: Model, params0: Mapping) -> Model:
         flips=None,
         options={**model.options, "linearized_at": "params0"},
     )
-
-
-def checked_params(model: Model, params, X=None, name: str = "params"):
-    """``params`` for ``model``, checked: a dict with exactly the model's blocks, real finite arrays on
-    one backend, and the model's own rules (block shapes, signs, ...) through ``model.check_params``
-    against ``X`` (default: a probe of the input dimension of the first, (neurons x d) block).
-
-    Every error names ``name`` (e.g. ``"params0"``, ``"p0"``).
-    """
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
-    if not isinstance(params, Mapping):
-        raise TypeError(f"{name} must be a dict with the blocks {model.blocks}, got {type(params).__name__}")
-    if set(params) != set(model.blocks):
-        raise ValueError(f"{name} must be a dict with exactly the blocks {model.blocks}, got "
-                         f"{sorted(map(str, params))}")
-    from .validation import check_same_backend
-
-    p = {k: as_float_array(v, f"{name}[{k!r}]") for k, v in params.items()}
-    check_same_backend(**{f"{name}[{k!r}]": v for k, v in p.items()})
-    first = p[model.blocks[0]]
-    if first.ndim != 2:
-        raise ValueError(f"{name}[{model.blocks[0]!r}] must be 2-dimensional (neurons x d), got shape "
-                         f"{tuple(first.shape)}")
-    if X is None:  # the model checks its blocks against data of their input dimension
-        X = array_module(first).zeros((1, first.shape[1]), dtype=first.dtype)
-    try:
-        p = model.check_params(p, X)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{name}: {exc}") from None
-    return {k: p[k] for k in params}
 
 
 def _per_neuron(diff):
@@ -628,7 +570,7 @@ def train(
     y = check_labels(y, X)
     if X.shape[0] == 0:
         raise ValueError("X has no rows: there is nothing to train on (n must be >= 1)")
-    rates = _check_rates_map(rates, params0)
+    rates = check_rates(rates, params0)
     frozen = sorted(k for k, v in rates.items() if v > 0 and k not in model.trainable)
     if frozen:
         raise ValueError(f"blocks {frozen} of {model.name} are fixed and cannot have a positive rate; "
@@ -637,7 +579,7 @@ def train(
         raise ValueError("every rate is 0: at least one block must be trained")
     need = tuple(k for k, v in rates.items() if v > 0)
     mons = _record_monitors(model, X, rates, params0, record)
-    for k, fn in _check_monitors(monitors).items():
+    for k, fn in check_monitors(monitors).items():
         if k in mons:
             raise ValueError(f"monitor name {k!r} clashes with a recorded quantity")
         mons[k] = fn

@@ -48,9 +48,12 @@ __all__ = [
     "check_int_sequence",
     "check_labels",
     "check_mapping",
+    "check_monitors",
     "check_network",
     "check_nonzero_norm",
     "check_open_unit",
+    "check_params",
+    "check_rates",
     "check_real",
     "check_rows",
     "check_same_backend",
@@ -467,3 +470,64 @@ def check_nonzero_norm(x, name: str):
     if x.size == 0 or not float(xp.abs(x).max()) > 0:
         raise ValueError(f"{name} must not be all zeros (quantities are relative to ||{name}||)")
     return x
+
+
+# --------------------------------------------------------------------------- the trainer's arguments
+def check_monitors(monitors) -> dict:
+    """``monitors``: ``None`` or a mapping from a name (str) to a function of the parameters."""
+    if monitors is None:
+        return {}
+    if not isinstance(monitors, Mapping):
+        raise TypeError(f"monitors must be a mapping from name to function, got {type(monitors).__name__}")
+    monitors = dict(monitors)
+    for k, fn in monitors.items():
+        if not isinstance(k, str):
+            raise TypeError(f"monitors must be keyed by names (str), got the key {k!r}")
+        if not callable(fn):
+            raise TypeError(f"monitor {k!r} must be callable, got {type(fn).__name__} "
+                            f"(monitors maps names to functions of the parameters)")
+    return monitors
+
+
+def check_rates(rates, params):
+    """``rates``: a mapping from parameter block (a key of ``params``) to a step size >= 0."""
+    if not isinstance(rates, Mapping):
+        raise TypeError(f"rates must be a mapping from parameter block to step size, got {type(rates).__name__}")
+    rates = {k: check_real(v, f"rates[{k!r}]", nonnegative=True) for k, v in rates.items()}
+    unknown = set(rates) - set(params)
+    if unknown:
+        raise ValueError(f"rates name unknown parameter blocks {sorted(unknown)}; have {sorted(params)}")
+    return rates
+
+
+def check_params(model, params, X=None, name: str = "params"):
+    """``params`` for ``model``, checked: a dict with exactly the model's blocks, real finite arrays on
+    one backend, and the model's own rules (block shapes, signs, ...) through ``model.check_params``
+    against ``X`` (default: a probe of the input dimension of the first, (neurons x d) block).
+
+    Every error names ``name`` (e.g. ``"params0"``, ``"p0"``).
+    """
+    from .training import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{name} must be a dict with the blocks {model.blocks}, got {type(params).__name__}")
+    if set(params) != set(model.blocks):
+        raise ValueError(f"{name} must be a dict with exactly the blocks {model.blocks}, got "
+                         f"{sorted(map(str, params))}")
+    p = {k: as_float_array(v, f"{name}[{k!r}]") for k, v in params.items()}
+    check_same_backend(**{f"{name}[{k!r}]": v for k, v in p.items()})
+    first = p[model.blocks[0]]
+    if first.ndim != 2:
+        raise ValueError(f"{name}[{model.blocks[0]!r}] must be 2-dimensional (neurons x d), got shape "
+                         f"{tuple(first.shape)}")
+    if X is None:  # the model checks its blocks against data of their input dimension
+        X = array_module(first).zeros((1, first.shape[1]), dtype=first.dtype)
+    try:
+        p = model.check_params(p, X)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}: {exc}") from None
+    return {k: p[k] for k in params}

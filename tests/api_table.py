@@ -344,7 +344,7 @@ SPECS: list[Spec] = [
            rate_names="names_map"), XY, moves_data=True),
     S("training.linearize", training.linearize, lambda p: dict(model=p.model, params0=p.p0),
       dict(model="model", params0="params")),
-    S("training.checked_params", training.checked_params,
+    S("V.check_params", V.check_params,
       lambda p: dict(model=p.model, params=p.p0, X=p.X, name="p0"),
       dict(model="model", params="params", X="matrix_or_none", name="str"), names={"params": "p0"}),
     # ------------------------------------------------------------------ data and seeding
@@ -585,6 +585,9 @@ _CHECK_SPECS = [
       dict(value="choice", name="any", choices="any"), names={"value": "kind"}),
     S("V.check_mapping", V.check_mapping, lambda p: dict(value={"a": 1}, name="opts", what="a dict"),
       dict(value="mapping", name="any", what="any"), names={"value": "opts"}),
+    S("V.check_monitors", V.check_monitors, lambda p: dict(monitors={"n": len}), dict(monitors="monitors_static")),
+    S("V.check_rates", V.check_rates, lambda p: dict(rates={"W": 0.1}, params={"W": p.W, "a": p.a}),
+      dict(rates="rates", params="any")),
     S("V.check_callable", V.check_callable, lambda p: dict(value=len, name="fn"),
       dict(value="callable", name="any"), names={"value": "fn"}),
     S("V.check_same_backend", lambda arrays: V.check_same_backend(**arrays), lambda p: dict(arrays={"A": p.X, "B": p.y}),
@@ -945,6 +948,8 @@ def corruptions(kind, value, partners=(), *, other_backend=False):
         return [_E("list", [0.1]), _E("None", None), _E("negative", {k: -0.1 for k in keys}),
                 _E("str", {k: "0.1" for k in keys}), _E("unknown block", {"zz": 0.1}), _E("float", 0.1),
                 _E("nan", {k: math.nan for k in keys})]
+    if kind == "monitors_static":  # checked without being called
+        return [c for c in corruptions("monitors", value) if c.label != "returns NaN"]
     if kind == "monitors":
         return [_E("non-callable", {"n": 3.0}), _E("str value", {"n": "loss"}), _E("list", [lambda q: 0.0]),
                 _E("callable", lambda q: 0.0), _E("str", "n"), _E("pairs", [("n", lambda q: 0.0)]),

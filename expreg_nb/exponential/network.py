@@ -14,6 +14,7 @@ the extra memory of :func:`gram` is O(n^2 + n * chunk).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -134,8 +135,7 @@ def _forward(W, a, X, scale, chunk=None):
     n = X.shape[0]
     u = xp.zeros(n, dtype=X.dtype)
 
-    def feat(sl, out):
-        return _exp_features(W, X, sl, out=out)
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
 
     with FeatureBlocks(xp, n, W.shape[0], X.dtype, chunk) as fb:
         for i, sl in enumerate(fb.slices):
@@ -174,8 +174,7 @@ def _residual_and_grad(W, a, X, y, scale, chunk=None):
     xp = array_module(W)
     n, m = X.shape[0], W.shape[0]
 
-    def feat(sl, out):
-        return _exp_features(W, X, sl, out=out)
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
 
     fb = FeatureBlocks(xp, n, m, X.dtype, chunk, twice=True)
     if fb.small:  # one small block: the straight-line formulas (the least Python overhead)
@@ -238,8 +237,7 @@ def _gram(W, X, normalized, chunk=None):
     n, m = X.shape[0], W.shape[0]
     K = xp.zeros((n, n), dtype=X.dtype)
 
-    def feat(sl, out):
-        return _exp_features(W, X, sl, out=out)
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
 
     with FeatureBlocks(xp, n, m, X.dtype, chunk) as fb:
         for i in range(len(fb.slices)):
@@ -352,8 +350,7 @@ def _jvp(W, a, X, dW, scale, chunk=None):
     n = X.shape[0]
     du = xp.zeros(n, dtype=X.dtype)
 
-    def feat(sl, out):
-        return _exp_features(W, X, sl, out=out)
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
 
     with FeatureBlocks(xp, n, W.shape[0], X.dtype, chunk) as fb:
         for i, sl in enumerate(fb.slices):
@@ -369,8 +366,7 @@ def _vjp(W, a, X, e, scale, chunk=None):
     eX = e[:, None] * X
     g = xp.empty_like(W)
 
-    def feat(sl, out):
-        return _exp_features(W, X, sl, out=out)
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
 
     with FeatureBlocks(xp, X.shape[0], W.shape[0], X.dtype, chunk) as fb:
         if not fb.slices:

@@ -41,8 +41,9 @@ from .. import data, sweep
 from . import network as relu2
 from ..backend import array_module, to_device, to_numpy
 from ..sweep import grid
-from ..training import RECORDABLE, DivergenceError, Model, checked_params, linearize, train
-from ..validation import as_float_array, check_int, check_labels, check_nonzero_norm, check_real, check_seed
+from ..training import RECORDABLE, DivergenceError, Model, linearize, train
+from ..validation import (as_float_array, check_int, check_labels, check_nonzero_norm, check_params,
+                          check_real, check_seed)
 
 __all__ = ["ACCEPT", "LABELS", "MAX_HALVINGS", "SEPARATION", "SLOWER", "alpha_model",
            "alpha_task", "compare", "critical_md_over_n", "fit_task", "problem", "sharpening_run",
@@ -112,7 +113,7 @@ def compare(model, p0, X, y, *, ratio, c=0.5, steps=4000, tol=1e-3, record_every
         raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
     X = as_float_array(X, "X", ndim=2)
     y = check_nonzero_norm(check_labels(y, X), "y")  # separations are relative to ||y||
-    p0 = checked_params(model, p0, X, "p0")
+    p0 = check_params(model, p0, X, "p0")
     if isinstance(record, str) or not hasattr(record, "__iter__") or not all(isinstance(r, str) for r in record):
         raise ValueError(f"record must be a collection of names from {RECORDABLE}, got {record!r}")
     record = tuple(record)
@@ -203,7 +204,7 @@ def alpha_model(alpha, params0, X):
     alpha = check_real(alpha, "alpha", positive=True)
     base = relu2.model()
     X = as_float_array(X, "X", ndim=2)
-    p0 = checked_params(base, params0, X, "params0")
+    p0 = check_params(base, params0, X, "params0")
     f0 = base.forward(p0, X)
     X0 = X
 

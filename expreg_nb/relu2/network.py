@@ -25,6 +25,7 @@ chunks of neurons (:func:`expreg_nb.chunks.neuron_slices`).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -115,8 +116,7 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
     n = X.shape[0]
     s = 1.0 / math.sqrt(m)
 
-    def feat(sl, out):
-        return _relu_features(W, X, sl, out=out)
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
 
     fb = FeatureBlocks(xp, n, m, X.dtype, chunk, twice=True)
     if fb.small:  # one small block: the straight-line formulas (the least Python overhead)
@@ -165,8 +165,7 @@ def _vjp(W, a, X, e, need, chunk=None):
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
 
-    def feat(sl, out):
-        return _relu_features(W, X, sl, out=out)
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
 
     with FeatureBlocks(xp, X.shape[0], m, X.dtype, chunk) as fb:
         for i, sl in enumerate(fb.slices):
@@ -190,8 +189,7 @@ def _jvp(W, a, X, tangents, chunk=None):
     dW, da = tangents.get("W"), tangents.get("a")
     du = xp.zeros(X.shape[0], dtype=X.dtype)
 
-    def feat(sl, out):
-        return _relu_features(W, X, sl, out=out)
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
 
     with FeatureBlocks(xp, X.shape[0], m, X.dtype, chunk) as fb:
         for i, sl in enumerate(fb.slices):
@@ -229,8 +227,7 @@ def _forward(W, a, X, chunk=None):
     xp = array_module(W)
     u = xp.zeros(X.shape[0], dtype=X.dtype)
 
-    def feat(sl, out):
-        return _relu_features(W, X, sl, out=out)
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
 
     with np.errstate(over="ignore", invalid="ignore"):
         with FeatureBlocks(xp, X.shape[0], W.shape[0], X.dtype, chunk) as fb:
@@ -289,8 +286,7 @@ def _gram_layers(W, a, X, chunk=None):
     K1 = xp.zeros((n, n), dtype=X.dtype)
     K2 = xp.zeros((n, n), dtype=X.dtype)
 
-    def feat(sl, out):
-        return _relu_features(W, X, sl, out=out)
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
 
     with np.errstate(over="ignore", invalid="ignore"):
         with FeatureBlocks(xp, n, m, X.dtype, chunk) as fb:

@@ -71,6 +71,11 @@ def check_setting(X, delta=None):
     return X, float(delta)
 
 
+def _check_draws(seed, eta, max_attempts):
+    """The arguments every randomized stage takes: its seed, failure probability and redraw budget."""
+    return check_seed(seed), check_open_unit(eta, "eta"), check_int(max_attempts, "max_attempts")
+
+
 def gaussian_stage(X, delta, *, seed, eta=0.01, first_layer="union_bound", max_attempts=20):
     """Stage 1 ({prf:ref}`lem-thr-all-pairs`): the Gaussian layer and the codes it gives X.
 
@@ -86,10 +91,8 @@ def gaussian_stage(X, delta, *, seed, eta=0.01, first_layer="union_bound", max_a
     if np.unique(to_numpy(X), axis=0).shape[0] < X.shape[0]:
         raise ValueError("X has duplicate rows (distance 0): no hyperplanes give them distinct codes")
     delta = check_sphere_distance(delta)
-    seed = check_seed(seed)
-    eta = check_open_unit(eta, "eta")
+    seed, eta, max_attempts = _check_draws(seed, eta, max_attempts)
     first_layer = check_choice(first_layer, "first_layer", FIRST_LAYER)
-    max_attempts = check_int(max_attempts, "max_attempts")
     return _gaussian_stage(X, delta, seed=seed, eta=eta, first_layer=first_layer, max_attempts=max_attempts)
 
 
@@ -123,9 +126,7 @@ def compression_stage(codes, *, seed, eta=0.01, max_attempts=20):
     if not distinct_rows(codes.T):
         raise ValueError("codes must give every point (column) a distinct code: no compression of equal "
                          "codes is injective")
-    seed = check_seed(seed)
-    eta = check_open_unit(eta, "eta")
-    max_attempts = check_int(max_attempts, "max_attempts")
+    seed, eta, max_attempts = _check_draws(seed, eta, max_attempts)
     return _compression_stage(codes, seed=seed, eta=eta, max_attempts=max_attempts)
 
 
@@ -162,9 +163,7 @@ def hashing_stage(z, z_pos, *, seed, eta=0.01, max_attempts=20):
     if not distinct_rows(z.T):
         raise ValueError("z must give every point (column) a distinct value: equal points cannot get "
                          "private coordinates")
-    seed = check_seed(seed)
-    eta = check_open_unit(eta, "eta")
-    max_attempts = check_int(max_attempts, "max_attempts")
+    seed, eta, max_attempts = _check_draws(seed, eta, max_attempts)
     return _hashing_stage(z, z_pos, seed=seed, eta=eta, max_attempts=max_attempts)
 
 

@@ -106,6 +106,11 @@ class SparseLayer(_LayerSize):
         H = H if xp is np else H.astype(S.dtype)
         return S @ H, neg_bias
 
+    def product(self, H, xp):
+        """The integer products (out, points) of the weights with the previous layer's outputs ``H``
+        (in, points): what :meth:`apply` compares with the bias (the floor of a forward pass)."""
+        return self._product(H, xp)[0]
+
     def apply(self, H, xp):
         """0/1 outputs (out, points) int8 from the previous layer's outputs ``H`` (in, points)."""
         P, neg_bias = self._product(H, xp)
