@@ -178,7 +178,10 @@ def generate(names, quick, out):
 def splice(text, results=RESULTS):
     """``text`` with every generated block replaced by the current content of its file."""
     def block(m):
-        body = (results / f"{m.group(1)}.md").read_text(encoding="utf-8")
+        path = results / f"{m.group(1)}.md"
+        if not path.exists():  # not measured yet: the block stays as it is
+            return m.group(0)
+        body = path.read_text(encoding="utf-8")
         return f"{BEGIN.format(name=m.group(1))}\n{body}{END.format(name=m.group(1))}"
 
     return BLOCK_RE.sub(block, text)

@@ -159,6 +159,7 @@ def kept_chunks(slices, n: int, itemsize: int, xp=None) -> int:
 
 #: The floating-point types the models compute in (float64 is the default everywhere).
 DTYPES = ("float64", "float32")
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
 
 
 def check_dtype(dtype):
@@ -168,10 +169,10 @@ def check_dtype(dtype):
     float64, is many times faster; the float64-exact identities of the book do
     not hold in it (see benchmarks/README.md for its measured accuracy cost).
     """
-    import numpy as np
-
+    if dtype is _F64 or dtype is _F32:
+        return dtype
     if dtype is None:
-        return np.dtype(np.float64)
+        return _F64
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -339,7 +340,7 @@ class FeatureBlocks:
     def __init__(self, xp, n, m, dtype, chunk=None, *, twice=False):
         if type(n) is not int or type(m) is not int or n < 0 or m < 0:  # shapes: ints, checked once
             n, m = check_int(n, "n", minimum=0), check_int(m, "m", minimum=0)
-        if type(dtype) is not np.dtype or dtype.name not in DTYPES:
+        if dtype is not _F64 and dtype is not _F32:
             dtype = check_dtype(dtype)
         if xp is not np:
             _xp_arg(xp)

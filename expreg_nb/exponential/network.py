@@ -419,7 +419,7 @@ def model(*, normalized=True, coupled=False, chunk=None, dtype=None):
         return _forward(p["W"], p["a"], X.astype(dt, copy=False), s(p), chunk)
 
     def cast(x):  # data of another float type (float32 X given directly) is computed in the model's dtype
-        return x.astype(dt, copy=False)
+        return x if x.dtype is dt else x.astype(dt, copy=False)
 
     def residual_and_grads(p, X, y, need):
         if wide:

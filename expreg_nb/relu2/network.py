@@ -428,7 +428,7 @@ def model(*, chunk=None, dtype=None):
     wide = dt.name == "float64"
 
     def cast(x):  # data of another float type (float32 X given directly) is computed in the model's dtype
-        return x.astype(dt, copy=False)
+        return x if x.dtype is dt else x.astype(dt, copy=False)
 
     def init(m, d, seed):
         W, a = init_params(m, d, seed=seed, dtype=dt)
