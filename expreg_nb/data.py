@@ -9,6 +9,9 @@ from .backend import check_xp, to_device, to_numpy
 from .seeding import check_seed, make_rng
 from .validation import as_float_array, check_alloc, check_int, check_real
 
+__all__ = ["LABEL_KINDS", "PAIR_CHUNK_BYTES", "ball", "gaussian", "great_circle", "great_circle_arc", "labels",
+           "min_distance", "orthogonal_circles", "separated_points", "sphere"]
+
 LABEL_KINDS = ("uniform", "sign")
 
 
@@ -160,6 +163,8 @@ def separated_points(n, d, delta, *, seed, batch=None, max_batches=200, xp=None)
     max_batches = check_int(max_batches, "max_batches")
     batch = 4 * n if batch is None else check_int(batch, "batch")
     seed = check_seed(seed)
+    check_alloc(what="the points", n=n, d=d)
+    check_alloc(what="a batch of candidates", batch=batch, d=d)
     tol = 4.0 * (d + 2) * np.finfo(float).eps
     kept = np.zeros((0, d))
     for t in range(max_batches):
@@ -181,6 +186,7 @@ def great_circle(n, d=2, *, xp=None):
     Their separation is 2 sin(pi/n): the worst case for hyperplane separation.
     """
     n, d = check_int(n, "n", minimum=2), check_int(d, "d", minimum=2)
+    check_alloc(n=n, d=d)
     t = 2.0 * np.pi * np.arange(n) / n
     X = np.zeros((n, d))
     X[:, 0], X[:, 1] = np.cos(t), np.sin(t)
@@ -192,6 +198,7 @@ def great_circle_arc(n, delta, d=3, *, xp=None):
     exactly ``delta`` (requires n * 2 arcsin(delta/2) <= 2 pi): the worst case at a given delta."""
     n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
     delta = _check_delta(delta)
+    check_alloc(n=n, d=d)
     step = 2.0 * math.asin(delta / 2.0)
     if n > 1 and n * step > 2 * np.pi * (1 + 1e-12):
         raise ValueError(f"n={n} points at consecutive distance delta={delta} do not fit on a circle")
@@ -209,6 +216,7 @@ def orthogonal_circles(n_per_circle, n_circles, d=None, *, xp=None):
     d = 2 * n_circles if d is None else check_int(d, "d")
     if d < 2 * n_circles:
         raise ValueError(f"d must be >= 2 * n_circles = {2 * n_circles}, got {d}")
+    check_alloc(n_per_circle=n_per_circle, n_circles=n_circles, d=d)
     circle = to_numpy(great_circle(n_per_circle, 2, xp=np))
     X = np.zeros((n_circles * n_per_circle, d))
     rows = np.arange(n_circles * n_per_circle)

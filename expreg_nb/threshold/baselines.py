@@ -19,8 +19,12 @@ import math
 import numpy as np
 
 from ..backend import to_numpy
-from ..validation import as_float_array, check_binary_labels, check_int
+from ..validation import as_float_array, check_binary_labels, check_int, check_seed
 from .network import DenseLayer, SparseLayer, ThresholdNetwork
+
+
+#: Largest n and d of :func:`counting_lower_bound` (its iteration is exact in float64 below 2^53).
+MAX_COUNT = 2**53
 
 
 class GeneralPositionError(ValueError):
@@ -47,6 +51,7 @@ def build_baum(X, y, *, seed=0):
     The result is checked by a forward pass.
     """
     X = to_numpy(as_float_array(X, "X", ndim=2))
+    seed = check_seed(seed)
     n, d = X.shape
     if n < 1:
         raise ValueError("X must contain at least one point")
@@ -58,7 +63,7 @@ def build_baum(X, y, *, seed=0):
         W, c = np.zeros((0, d)), np.zeros(0)
     else:
         pad = g * d - members.size
-        extra = np.random.default_rng(check_int(seed, "seed", minimum=0)).standard_normal((pad, d))
+        extra = np.random.default_rng(seed).standard_normal((pad, d))
         P = np.concatenate([X[members], extra]).reshape(g, d, d)
         w = _hyperplanes(P)  # (g, d)
         vals = X @ w.T - 1.0  # (n, g): 0 on the group, away from 0 elsewhere
@@ -100,14 +105,18 @@ def baum_neurons(n, d):
 def counting_lower_bound(n, d):
     """(P, N): the least number of parameters P and of units N of any threshold network
     on d inputs that memorizes every labeling of some n points (see the module text)."""
-    n, d = check_int(n, "n"), check_int(d, "d")
+    n, d = check_int(n, "n", maximum=MAX_COUNT), check_int(d, "d", maximum=MAX_COUNT)
     P = 1
     while n > 2 * P * math.log2(math.e * P):  # P >= n / (2 log2(e N)) with N <= P
         P = max(P + 1, math.ceil(n / (2 * math.log2(math.e * P))))
-    N = 1
+    # the least N with N (d + 1) + N (N - 1) / 2 >= P: the root of the quadratic, then exact steps
+    c = d + 0.5
+    N = max(1, math.isqrt(max(0, int(2 * P + c * c))) - int(c) - 1)
+    while N > 1 and (N - 1) * (d + 1) + (N - 1) * (N - 2) // 2 >= P:
+        N -= 1
     while N * (d + 1) + N * (N - 1) // 2 < P:
         N += 1
     return P, N
 
 
-__all__ = ["GeneralPositionError", "baum_neurons", "build_baum", "counting_lower_bound"]
+__all__ = ["MAX_COUNT", "GeneralPositionError", "baum_neurons", "build_baum", "counting_lower_bound"]
