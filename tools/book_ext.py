@@ -110,15 +110,19 @@ def labels_of(app) -> dict:
         if num:
             labels[label] = {"doc": doc, "anchor": label,
                              "text": f"{real.title()} {'.'.join(map(str, num))}"}
+    from docutils.nodes import make_id
+
     for label, (doc, _) in env.get_domain("math").equations.items():
-        num = env.toc_fignumbers.get(doc, {}).get("displaymath", {}).get(f"equation-{label}")
+        anchor = make_id(f"equation-{label}")  # ids are lower case ("...-movement-d")
+        nums = env.toc_fignumbers.get(doc, {}).get("displaymath", {})
+        num = nums.get(anchor) or nums.get(f"equation-{label}")
         if num:
-            labels[label] = {"doc": doc, "anchor": f"equation-{label}",
+            labels[label] = {"doc": doc, "anchor": anchor,
                              "text": f"({'.'.join(map(str, num))})"}
     for label, (doc, anchor, title) in env.domaindata["std"]["labels"].items():
         if title and label not in labels:
-            labels[label] = {"doc": doc, "anchor": anchor, "text": title}
-    docs = {doc: title.astext() for doc, title in env.titles.items()}
+            labels[label] = {"doc": doc, "anchor": anchor, "text": str(title)}
+    docs = {doc: str(title.astext()) for doc, title in env.titles.items()}
     return {"base_url": book_results.versioned_url(Path(app.srcdir)), "labels": labels,
             "docs": docs}
 
@@ -237,6 +241,20 @@ def _latex_doctree(app, doctree, docname):
             box.extend(adm.children)
             box += nodes.raw("", "\\hfill$\\square$\\par\\medskip", format="latex")
             adm.replace_self(box)
+    # the landing cards: each card's link (an invisible "stretched link" in the HTML) becomes
+    # a visible line right after its text, so no link drifts into the next card
+    for card in list(doctree.findall(nodes.container)):
+        if "sd-card" not in card["classes"]:
+            continue
+        for ref in list(card.findall(nodes.reference)):
+            if "sd-stretched-link" not in ref.get("classes", []):
+                continue
+            holder = ref.parent
+            ref["classes"] = [c for c in ref["classes"] if not c.startswith("sd-")]
+            line = nodes.paragraph("", "", nodes.Text("→ "), ref.deepcopy())
+            holder.parent.remove(holder) if holder is not card and holder.parent else card.remove(ref)
+            card += line
+        card += nodes.raw("", "\\par\\medskip", format="latex")
     from sphinx import addnodes
 
     first_back = _first_unnumbered(Path(app.srcdir))

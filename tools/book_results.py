@@ -245,8 +245,9 @@ def decorate(app, doctree, docname):
         label = block.get("label")
         if not label or block.get("nowrap"):
             continue
+        anchor = nodes.make_id(f"equation-{label}")
         tag = nodes.raw("", f'<div class="equation-tag"><a class="result-tag reference internal" '
-                        f'href="#equation-{label}" title="Permalink to this equation">{label}</a></div>',
+                        f'href="#{anchor}" title="Permalink to this equation">{label}</a></div>',
                         format="html")
         block.parent.insert(block.parent.index(block) + 1, tag)
 
@@ -338,15 +339,23 @@ def _blueprint(app, book, docname):
     rows = _result_rows(app, book, docname)
     numbers = {r.label: n for r, n in rows}
     dot_exe = shutil.which(getattr(app.config, "graphviz_dot", "dot") or "dot")
+    parts: dict[str, list] = {}
+    for r in book.results:
+        parts.setdefault(r.docname.rsplit("/", 1)[0], []).append(r)
     if dot_exe and app.builder.format in ("html", "latex"):
         from sphinx.ext.graphviz import graphviz
 
-        node = graphviz()
-        node["code"] = _dot(app, book, docname, numbers)
-        node["options"] = {}
-        node["alt"] = "dependency graph of the book's results"
-        node["classes"] = ["blueprint-graph"]
-        out.append(node)
+        # one graph per Part, left to right: chains read along a line, independent
+        # results stack, and each graph fits the column at a readable size
+        for part, members in parts.items():
+            node = graphviz()
+            node["code"] = _dot(app, members, docname, numbers)
+            node["options"] = {}
+            node["alt"] = f"dependency graph of the results of {part}"
+            node["classes"] = ["blueprint-graph"]
+            caption = env_part_caption(app, members[0].docname) or part
+            out.append(nodes.rubric("", caption))
+            out.append(node)
     else:
         out.append(nodes.paragraph("", "(graphviz's dot is not installed: the graph is "
                                    "shown as the table below only.)"))
@@ -354,9 +363,12 @@ def _blueprint(app, book, docname):
     legend = nodes.bullet_list()
     for kind, text in KIND_TEXT.items():
         n = sum(1 for r in book.results if r.kind == kind)
-        legend += nodes.list_item("", nodes.paragraph("", "", nodes.strong("", kind),
-                                                      nodes.Text(f": {text} ({n})")))
-    out.append(legend)
+        fill = re.search(r'fillcolor="([^"]+)"', KIND_STYLE[kind]).group(1)
+        swatch = nodes.raw("", f'<span class="blueprint-swatch" style="background:{fill}"></span>',
+                           format="html")
+        legend += nodes.list_item("", nodes.paragraph("", "", swatch, nodes.strong("", text),
+                                                      nodes.Text(f": {n} results")))
+    out.insert(0, legend)
     # one row per result: what it uses, what uses it, what checks it
     used_by: dict[str, list[str]] = {}
     for r in book.results:
@@ -417,25 +429,31 @@ def _blueprint(app, book, docname):
     return out
 
 
-def _dot(app, book, docname, numbers) -> str:
-    lines = ["digraph blueprint {", '  rankdir=BT; nodesep=0.25; ranksep=0.4;',
-             '  node [shape=box fontname="Helvetica" fontsize=10 margin="0.08,0.04"];',
+def env_part_caption(app, docname: str) -> str:
+    """The caption of the _toc.yml part that lists ``docname`` ("Part I: ...")."""
+    import yaml
+
+    toc = yaml.safe_load((Path(app.srcdir) / "_toc.yml").read_text(encoding="utf-8"))
+    for part in toc.get("parts") or []:
+        if any(c.get("file") == docname for c in part.get("chapters") or []):
+            return part.get("caption", "")
+    return ""
+
+
+def _dot(app, members, docname, numbers) -> str:
+    lines = ["digraph blueprint {", '  rankdir=LR; nodesep=0.12; ranksep=0.35;',
+             '  node [shape=box fontname="Helvetica" fontsize=11 margin="0.08,0.03"];',
              '  edge [color="#555555" arrowsize=0.6];']
-    parts: dict[str, list] = {}
-    for r in book.results:
-        parts.setdefault(r.docname.split("/")[1] if "/" in r.docname else "", []).append(r)
-    for k, (part, members) in enumerate(parts.items()):
-        lines.append(f'  subgraph cluster_{k} {{ label="{part}"; fontname="Helvetica"; '
-                     'fontsize=11; color="#bbbbbb";')
-        for r in members:
-            uri = app.builder.get_relative_uri(docname, r.docname) + f"#{r.label}"
-            tip = re.sub(r'["\\$]', "", r.title)
-            lines.append(f'    "{r.label}" [label="{numbers[r.label]}\\n{r.label}" '
-                         f'{KIND_STYLE[r.kind]} href="{uri}" target="_top" tooltip="{tip}"];')
-        lines.append("  }")
-    for r in book.results:
+    inside = {r.label for r in members}
+    for r in members:
+        uri = app.builder.get_relative_uri(docname, r.docname) + f"#{r.label}"
+        tip = re.sub(r'["\\$]', "", r.title)
+        lines.append(f'  "{r.label}" [label="{numbers[r.label]}  {r.label}" '
+                     f'{KIND_STYLE[r.kind]} href="{uri}" target="_top" tooltip="{tip}"];')
+    for r in members:
         for u in r.uses:
-            lines.append(f'  "{u}" -> "{r.label}";')
+            if u in inside:
+                lines.append(f'  "{u}" -> "{r.label}";')
     lines.append("}")
     return "\n".join(lines)
 

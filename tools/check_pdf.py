@@ -12,7 +12,8 @@
    (``\\newlabel``), writes them to ``_build/latex/pages.json`` and fills the ``{pdf-page}``
    placeholders of the HTML (the How to cite page) with them, so no page number is typed.
 
-Usage: ``python tools/check_pdf.py [_build/latex/book.pdf] [_build/html]``.  Exits 1 and
+Usage: ``python tools/check_pdf.py [_build/latex/book.pdf] [_build/html] [--write-known]``
+(``--write-known`` rewrites the ``pdf:`` entries of ``tools/known_violations.yml``).  Exits 1 and
 lists what fails; 0 with a ``SKIP`` line where pdftotext or a build is missing.
 """
 from __future__ import annotations
@@ -171,8 +172,9 @@ def fill_pages(html_root: Path, pages: dict[str, str]) -> int:
 def main(argv: list[str]) -> int:
     import check_html
 
-    pdf = Path(argv[1]) if len(argv) > 1 else ROOT / "_build" / "latex" / "book.pdf"
-    html = Path(argv[2]) if len(argv) > 2 else ROOT / "_build" / "html"
+    args = [a for a in argv[1:] if not a.startswith("--")]
+    pdf = Path(args[0]) if args else ROOT / "_build" / "latex" / "book.pdf"
+    html = Path(args[1]) if len(args) > 1 else ROOT / "_build" / "html"
     if not shutil.which("pdftotext"):
         print("SKIP check-pdf: no pdftotext (apt-get install poppler-utils)")
         return 0
@@ -186,7 +188,10 @@ def main(argv: list[str]) -> int:
           "HTML numbers found in the PDF")
     latex = pdf.parent
     if (latex / "book.log").is_file() and (latex / "book.tex").is_file():
-        failing, tolerated, fixed = gate_overfull(overfull_findings(latex), check_html.load_known())
+        findings = overfull_findings(latex)
+        if "--write-known" in argv:
+            check_html.write_known(findings, pdf=True)
+        failing, tolerated, fixed = gate_overfull(findings, check_html.load_known())
         for f in failing:
             print(f"FAIL {f}: wider than {OVERFULL_PT:.0f} pt")
         for f in tolerated:

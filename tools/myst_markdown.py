@@ -26,6 +26,8 @@ on any MyST role or directive left in a generated notebook.
 from __future__ import annotations
 
 import base64
+
+from docutils.nodes import make_id
 import json
 import posixpath
 import re
@@ -96,7 +98,7 @@ class Index:
                 index.labels[r.label] = {"doc": chap.docname, "anchor": r.label, "text": r.label,
                                          "title": r.title, "numbered": False}
             for e in chap.equations:
-                index.labels[e.label] = {"doc": chap.docname, "anchor": f"equation-{e.label}",
+                index.labels[e.label] = {"doc": chap.docname, "anchor": make_id(f"equation-{e.label}"),
                                          "text": e.label, "numbered": False}
             for lab, heading, _ in chap.targets:
                 index.labels[lab] = {"doc": chap.docname, "anchor": lab, "text": heading}
@@ -258,7 +260,8 @@ def _display_math(block: str, index: Index, report: Report) -> list[str]:
     if number is None:
         report.add("equation numbers", label)
         number = label
-    return [f'<a id="equation-{label}"></a>', "", "$$", tex.strip(), f"\\tag{{{number}}}", "$$"]
+    return [f'<a id="{make_id("equation-" + label)}"></a>', "", "$$", tex.strip(),
+            f"\\tag{{{number}}}", "$$"]
 
 
 def _eq_number(info) -> str | None:
@@ -289,11 +292,12 @@ def _directive(name, arg, opts, body, doc, index, report, att) -> list[str]:
         label = opts.get("label", "")
         data = index.glue.get(doc, {}).get(arg, {})
         tex = data.get("text/latex", "")
-        anchor = [f'<a id="equation-{label}"></a>', ""] if label else []
+        anchor = [f'<a id="{make_id("equation-" + label)}"></a>', ""] if label else []
         if not tex:
             report.add("glued equations", arg)
             return anchor + [f"*(Equation {label or arg}: computed by the code above; run the "
-                             f"notebook, or see it on the [online page]({index.url(doc, 'equation-' + label)}).)*"]
+                             f"notebook, or see it on the [online page]"
+                             f"({index.url(doc, make_id('equation-' + label))}).)*"]
         tex = re.sub(r"^\$+|\$+$", "", tex.strip()).replace("\\displaystyle", "").strip()
         number = _eq_number(index.labels.get(label)) if label else None
         if label and number is None:
@@ -378,7 +382,8 @@ def _roles(line: str, doc: str, index: Index, report: Report) -> str:
             if number is None:
                 report.add("equation numbers", target)
             shown = text or (f"({number})" if number else f"({target})")
-            return f"[{shown}]({index.url((info or {}).get('doc', doc), 'equation-' + target)})"
+            anchor = (info or {}).get("anchor") or make_id("equation-" + target)
+            return f"[{shown}]({index.url((info or {}).get('doc', doc), anchor)})"
         if role in ("prf:ref", "ref", "numref"):
             info = index.labels.get(target)
             if not info:
