@@ -349,7 +349,7 @@ def test_check_html_finds_what_it_should(tmp_path):
     notebooks.write_notebook(FAST_CHAPTER, html / "_sources" / "book" / "c.ipynb")
     notebooks.write_notebook(FAST_CHAPTER, html / "_notebooks" / "book" / "c.ipynb")
     (html / "book" / "fig.png").write_bytes(b"png")  # after the folders exist
-    source = ("```{prf:lemma} L\n:label: lem-a\nx\n```\n$$ x $$ (eq-a)\n\n"
+    source = ("```{prf:lemma} L\n:label: lem-a\nx\n```\n$$\nx\n$$ (eq-a)\n\n"
               "```{code-cell} ipython3\nplt.plot([1])\n```\n")
     good = (
         '<html><body><a href="../_sources/book/c.ipynb">.ipynb</a>'

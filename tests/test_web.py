@@ -182,8 +182,8 @@ def test_known_violations_file_lists_only_content_findings():
 # The PDF check
 
 def test_overfull_boxes_are_attributed_and_gated():
-    tex = ("\\begin{document}\n\\label{\\detokenize{book/p/a:doc}}\nx\nx\n"
-           "\\label{\\detokenize{book/p/b:doc}}\nx\nx\nx\n")
+    tex = ("\\begin{document}\n\\label{\\detokenize{book/p/a::doc}}\nx\nx\n"
+           "\\label{\\detokenize{book/p/b::doc}}\nx\nx\nx\n")
     log = ("Overfull \\hbox (291.5pt too wide) in paragraph at lines 3--4\n"
            "Overfull \\hbox (3.2pt too wide) in paragraph at lines 6--6\n"
            "Overfull \\hbox (45.0pt too wide) detected at line 7\n")

@@ -239,7 +239,13 @@ def _latex_doctree(app, doctree, docname):
             box = nodes.container(classes=["proof-latex"])
             box += nodes.raw("", "\\par\\medskip\\noindent", format="latex")
             box.extend(adm.children)
-            box += nodes.raw("", "\\hfill$\\square$\\par\\medskip", format="latex")
+            paragraphs = [p for p in box.findall(nodes.paragraph)]
+            square = nodes.raw("", "\\hfill$\\square$", format="latex")
+            if paragraphs:
+                paragraphs[-1] += square
+            else:
+                box += square
+            box += nodes.raw("", "\\par\\medskip", format="latex")
             adm.replace_self(box)
     # the landing cards: each card's link (an invisible "stretched link" in the HTML) becomes
     # a visible line right after its text, so no link drifts into the next card
@@ -257,23 +263,33 @@ def _latex_doctree(app, doctree, docname):
         card += nodes.raw("", "\\par\\medskip", format="latex")
     from sphinx import addnodes
 
-    first_back = _first_unnumbered(Path(app.srcdir))
+    first_back, caption = _first_unnumbered(Path(app.srcdir))
     for sof in list(doctree.findall(addnodes.start_of_file)):
         if sof.get("docname") == first_back:
-            sof.parent.insert(sof.parent.index(sof), nodes.raw(
+            # before the part that jupyterbook-latex makes of the toc caption, if any, so
+            # that neither the part nor its chapters get a number
+            target, up = sof, sof.parent
+            while up is not None and up.parent is not None:
+                title = next(iter(up.findall(nodes.title)), None) if isinstance(up, nodes.section) else None
+                if title is not None and title.astext().strip() == caption:
+                    target = up
+                    break
+                up = up.parent
+            target.parent.insert(target.parent.index(target), nodes.raw(
                 "", "\\setcounter{secnumdepth}{-2}\n", format="latex"))
             break
 
 
-def _first_unnumbered(root: Path) -> str | None:
-    """The first file of the first part of _toc.yml that is not numbered (the back matter)."""
+def _first_unnumbered(root: Path) -> tuple[str | None, str | None]:
+    """(first file, caption) of the first part of _toc.yml that is not numbered (the back
+    matter)."""
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     for part in toc.get("parts") or []:
         if not part.get("numbered") and part.get("chapters"):
-            return part["chapters"][0]["file"]
-    return None
+            return part["chapters"][0]["file"], str(part.get("caption", "")).strip()
+    return None, None
 
 
 def setup(app):

@@ -298,8 +298,39 @@ def _result_rows(app, book, docname):
     return rows
 
 
+def _as_list(rows: list[list]) -> nodes.bullet_list:
+    """Rows as a bullet list (the PDF: a table's long titles would run off the page)."""
+    out = nodes.bullet_list()
+    for cells in rows:
+        para = nodes.paragraph()
+        for k, c in enumerate(cells):
+            if k:
+                para += nodes.Text(" · ")
+            if isinstance(c, nodes.paragraph):
+                para.extend(c.children)
+            elif isinstance(c, nodes.Node):
+                para += c.deepcopy() if c.parent is not None else c
+            else:
+                para += nodes.Text(str(c))
+        out += nodes.list_item("", para)
+    return out
+
+
 def _index(app, book, docname):
     """A table: number, title, label (a link), chapter, how it is checked."""
+    if app.builder.format != "html":
+        rows = []
+        env = app.builder.env
+        for r, number in _result_rows(app, book, docname):
+            title = nodes.paragraph("", "", *_inline_math(r.title))
+            chapter = env.titles.get(r.docname)
+            if chapter is not None:
+                title += nodes.Text(" — ")
+                title += nodes.emphasis("", chapter.astext())
+            rows.append([nodes.paragraph("", "", _link(app, docname, r.docname, r.label,
+                                                       nodes.Text(number))),
+                         title, nodes.literal(r.label, r.label), KIND_TEXT[r.kind]])
+        return [_as_list(rows)]
     table = nodes.table(classes=["results-index"])
     group = nodes.tgroup(cols=4)
     table += group
@@ -402,6 +433,7 @@ def _blueprint(app, book, docname):
         parent += tr
 
     add(["result", "uses / used by", "checked by", "title"], head)
+    flat = []
     for r, number in rows:
         first = nodes.paragraph("", "", _link(app, docname, r.docname, r.label, nodes.Text(number)),
                                 nodes.Text(" "), nodes.literal(r.label, r.label))
@@ -424,8 +456,11 @@ def _blueprint(app, book, docname):
             else:
                 checks += _link(app, docname, r.docname, c.anchor,
                                 nodes.Text(f"{c.name} ({c.kind})"))
-        add([first, relc, checks, nodes.paragraph("", "", *_inline_math(r.title))], body)
-    out.append(table)
+        title = nodes.paragraph("", "", *_inline_math(r.title))
+        add([first, relc, checks, title], body)
+        flat.append([first.deepcopy(), title.deepcopy(), rel.deepcopy(), rel2.deepcopy(),
+                     checks.deepcopy()])
+    out.append(table if app.builder.format == "html" else _as_list(flat))
     return out
 
 

@@ -81,7 +81,7 @@ def _chapter_starts(tex: str) -> list[tuple[int, str]]:
     """(line, docname) where each document starts in the merged ``book.tex``."""
     starts = []
     for k, line in enumerate(tex.split("\n"), 1):
-        m = re.search(r"\\label\{\\detokenize\{([\w/.-]+?):doc\}\}", line)
+        m = re.search(r"\\label\{\\detokenize\{([\w/.-]+?)::doc\}\}", line)
         if m:
             starts.append((k, m.group(1)))
     return starts
