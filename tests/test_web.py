@@ -198,14 +198,16 @@ def test_overfull_boxes_are_attributed_and_gated():
 def test_pages_come_from_the_aux_file_and_fill_the_html(tmp_path):
     aux = tmp_path / "book.aux"
     aux.write_text("\\newlabel{book/part1/model_and_gradient:lem-exp-grad}{{1.1}{9}{Lemma}{x}{}}\n"
+                   "\\newlabel{result-page:lem-exp-grad}{{1.1}{10}{Lemma}{x}{}}\n"
+                   "\\newlabel{book/part1/model_and_gradient:lem-exp-hessian}{{1.2}{12}{}{}{}}\n"
                    "\\newlabel{book/x:not-a-result}{{1}{2}{}{}{}}\n")
     pages = check_pdf.result_pages(aux)
-    assert pages == {"lem-exp-grad": "9"}
+    assert pages == {"lem-exp-grad": "10", "lem-exp-hessian": "12"}, "the label inside the box wins"
     page = tmp_path / "html" / "cite.html"
     page.parent.mkdir()
     page.write_text('p. <span class="pdf-page" data-label="lem-exp-grad">(page: see the PDF)</span>')
     assert check_pdf.fill_pages(page.parent, pages) == 1
-    assert '>9</span>' in page.read_text()
+    assert '>10</span>' in page.read_text()
 
 
 # --------------------------------------------------------------------------------------

@@ -233,6 +233,16 @@ def _latex_doctree(app, doctree, docname):
     if not isinstance(app.builder, LaTeXBuilder):
         return
     from docutils import nodes
+    from sphinx_proof.nodes import NODE_TYPES
+
+    # a label inside each result's box, where its statement starts: its page is the page
+    # the reader sees the result on (sphinx-proof's own label sits before the box, which
+    # may start at the foot of the previous page); check_pdf.py reads it from book.aux
+    for node in list(doctree.findall(lambda n: isinstance(n, tuple(set(NODE_TYPES.values()))))):
+        label = node.get("label")
+        statement = next(iter(node.findall(nodes.section)), None)
+        if label and statement is not None:
+            statement.insert(0, nodes.raw("", f"\\label{{result-page:{label}}}", format="latex"))
 
     for node in list(doctree.findall(proof_node)):
         for adm in list(node.findall(nodes.admonition)):

@@ -298,6 +298,38 @@ def _result_rows(app, book, docname):
     return rows
 
 
+def _table(classes: str, widths: tuple, header: list[str]):
+    """(table, body): a docutils table with a header row."""
+    table = nodes.table(classes=[classes])
+    group = nodes.tgroup(cols=len(widths))
+    table += group
+    for width in widths:
+        group += nodes.colspec(colwidth=width)
+    head, body = nodes.thead(), nodes.tbody()
+    group += head
+    group += body
+    _row(header, head)
+    return table, body
+
+
+def _row(cells, parent):
+    tr = nodes.row()
+    for c in cells:
+        entry = nodes.entry()
+        entry += c if isinstance(c, nodes.Node) else nodes.paragraph("", c)
+        tr += entry
+    parent += tr
+
+
+def _title_and_chapter(app, r) -> nodes.paragraph:
+    title = nodes.paragraph("", "", *_inline_math(r.title))
+    chapter = app.builder.env.titles.get(r.docname)
+    if chapter is not None:
+        title += nodes.Text(" — ")
+        title += nodes.emphasis("", chapter.astext())
+    return title
+
+
 def _as_list(rows: list[list]) -> nodes.bullet_list:
     """Rows as a bullet list (the PDF: a table's long titles would run off the page)."""
     out = nodes.bullet_list()
@@ -317,51 +349,21 @@ def _as_list(rows: list[list]) -> nodes.bullet_list:
 
 
 def _index(app, book, docname):
-    """A table: number, title, label (a link), chapter, how it is checked."""
-    if app.builder.format != "html":
-        rows = []
-        env = app.builder.env
-        for r, number in _result_rows(app, book, docname):
-            title = nodes.paragraph("", "", *_inline_math(r.title))
-            chapter = env.titles.get(r.docname)
-            if chapter is not None:
-                title += nodes.Text(" — ")
-                title += nodes.emphasis("", chapter.astext())
-            rows.append([nodes.paragraph("", "", _link(app, docname, r.docname, r.label,
-                                                       nodes.Text(number))),
-                         title, nodes.literal(r.label, r.label), KIND_TEXT[r.kind]])
-        return [_as_list(rows)]
-    table = nodes.table(classes=["results-index"])
-    group = nodes.tgroup(cols=4)
-    table += group
-    for width in (14, 50, 26, 18):
-        group += nodes.colspec(colwidth=width)
-    head = nodes.thead()
-    group += head
-    body = nodes.tbody()
-    group += body
-
-    def row(cells, parent):
-        tr = nodes.row()
-        for c in cells:
-            entry = nodes.entry()
-            entry += c if isinstance(c, nodes.Node) else nodes.paragraph("", c)
-            tr += entry
-        parent += tr
-
-    row(["result", "title", "label (permalink)", "checked by"], head)
-    env = app.builder.env
+    """A table (a list in the PDF): number, title and chapter, label, how it is checked."""
+    rows = []
     for r, number in _result_rows(app, book, docname):
-        title = nodes.paragraph("", "", *_inline_math(r.title))
-        chapter = env.titles.get(r.docname)
-        if chapter is not None:
-            title += nodes.Text(" — ")
-            title += nodes.emphasis("", chapter.astext())
-        label = nodes.paragraph("", "", _link(app, docname, r.docname, r.label,
-                                              nodes.literal(r.label, r.label)))
-        row([nodes.paragraph("", "", _link(app, docname, r.docname, r.label,
-                                           nodes.Text(number))),
-             title, label, KIND_TEXT[r.kind]], body)
+        rows.append([nodes.paragraph("", "", _link(app, docname, r.docname, r.label,
+                                                   nodes.Text(number))),
+                     _title_and_chapter(app, r),
+                     nodes.paragraph("", "", _link(app, docname, r.docname, r.label,
+                                                   nodes.literal(r.label, r.label))),
+                     KIND_TEXT[r.kind]])
+    if app.builder.format != "html":
+        return [_as_list(rows)]
+    table, body = _table("results-index", (14, 50, 26, 18),
+                         ["result", "title", "label (permalink)", "checked by"])
+    for cells in rows:
+        _row(cells, body)
     return [table]
 
 
@@ -405,14 +407,8 @@ def _blueprint(app, book, docname):
     for r in book.results:
         for u in r.uses:
             used_by.setdefault(u, []).append(r.label)
-    table = nodes.table(classes=["blueprint-table"])
-    group = nodes.tgroup(cols=4)
-    table += group
-    for width in (22, 18, 30, 30):
-        group += nodes.colspec(colwidth=width)
-    head, body = nodes.thead(), nodes.tbody()
-    group += head
-    group += body
+    table, body = _table("blueprint-table", (22, 18, 30, 30),
+                         ["result", "uses / used by", "checked by", "title"])
     repo = str(citation(Path(app.srcdir)).get("repository-code") or "").rstrip("/")
 
     def refs(labels):
@@ -424,15 +420,6 @@ def _blueprint(app, book, docname):
             p += _link(app, docname, other.docname, lab, nodes.Text(numbers.get(lab, lab)))
         return p
 
-    def add(cells, parent):
-        tr = nodes.row()
-        for c in cells:
-            e = nodes.entry()
-            e += c if isinstance(c, nodes.Node) else nodes.paragraph("", c)
-            tr += e
-        parent += tr
-
-    add(["result", "uses / used by", "checked by", "title"], head)
     flat = []
     for r, number in rows:
         first = nodes.paragraph("", "", _link(app, docname, r.docname, r.label, nodes.Text(number)),
@@ -457,7 +444,7 @@ def _blueprint(app, book, docname):
                 checks += _link(app, docname, r.docname, c.anchor,
                                 nodes.Text(f"{c.name} ({c.kind})"))
         title = nodes.paragraph("", "", *_inline_math(r.title))
-        add([first, relc, checks, title], body)
+        _row([first, relc, checks, title], body)
         flat.append([first.deepcopy(), title.deepcopy(), rel.deepcopy(), rel2.deepcopy(),
                      checks.deepcopy()])
     out.append(table if app.builder.format == "html" else _as_list(flat))
@@ -531,16 +518,14 @@ class BookBibtex(Directive):
 def pdf_page_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """``{pdf-page}`label``: the page of the PDF on which the result ``label`` stands.
 
-    In the PDF, LaTeX's ``\\pageref``; in the HTML a placeholder that ``tools/check_pdf.py
-    --fill-pages`` (run by ``make pdf``) replaces with the page read from the PDF build's
-    ``book.aux``, and that says "see the PDF" where no PDF was built."""
+    In the PDF, LaTeX's ``\\pageref`` (of the label ``book_ext.py`` puts inside the result's
+    box); in the HTML a placeholder that ``tools/check_pdf.py`` (run by ``make pdf``)
+    replaces with the page read from the PDF build's ``book.aux``, and that says "see the
+    PDF" where no PDF was built."""
     label = text.strip()
-    env = inliner.document.settings.env
-    result = results.load_book(Path(env.srcdir)).result(label)
-    doc = result.docname if result else ""
     html_node = nodes.raw("", f'<span class="pdf-page" data-label="{html.escape(label)}">'
                           "(page: see the PDF)</span>", format="html")
-    latex_node = nodes.raw("", "\\pageref{" + f"{doc}:{label}" + "}", format="latex")
+    latex_node = nodes.raw("", "\\pageref{" + f"result-page:{label}" + "}", format="latex")
     return [html_node, latex_node], []
 
 

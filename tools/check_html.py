@@ -444,6 +444,16 @@ def chapter_pages(html_root: Path) -> list[tuple[Path, Path]]:
     return [(md, html_root / md.relative_to(ROOT).with_suffix(".html")) for md in notebooks.chapters()]
 
 
+def print_gate(failing: list[str], tolerated: list[str], fixed: list[str], fail: str = "- ") -> None:
+    """The findings of a gate: failing, tolerated (known) and fixed (to drop from the list)."""
+    for p in failing:
+        print(f"     {fail}{p}")
+    for p in tolerated:
+        print(f"     ~ known: {p}")
+    for key in fixed:
+        print(f"     + fixed: {key} (drop it from tools/known_violations.yml)")
+
+
 def other_pages(html_root: Path) -> list[Path]:
     """The built pages of the toc that are not chapters (index, blueprint, cite, ...)."""
     import notebooks
@@ -510,12 +520,7 @@ def main(argv: list[str]) -> int:
         n_fixed += len(fixed)
         print(("FAIL " if failing else "ok   ") + name
               + (f"  ({len(tolerated)} known findings, tools/known_violations.yml)" if tolerated else ""))
-        for p in failing:
-            print(f"     - {p}")
-        for p in tolerated:
-            print(f"     ~ known: {p}")
-        for key in fixed:
-            print(f"     + fixed: {key} (drop it from tools/known_violations.yml)")
+        print_gate(failing, tolerated, fixed)
         failed += bool(failing)
     if "--write-known" in flags:
         write_known(all_findings)
