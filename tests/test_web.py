@@ -315,3 +315,14 @@ def test_mathjax_is_served_with_the_book():
     html = _built("book/part1/model_and_gradient.html")
     assert "_static/mathjax/tex-mml-chtml.js" in html and "cdn.jsdelivr" not in html
     assert (BUILD / "html" / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+
+
+def test_readme_timings_are_generated_from_measured_runs():
+    """The README's table of times is tools/timings.py's output for tools/timings.json."""
+    import timings
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(timings.BEGIN, 1)[1].split(timings.END, 1)[0].strip()
+    assert block == timings.table(timings.load()).strip(), "run: python tools/timings.py readme"
+    for name in ("make test", "make book"):
+        assert name in timings.load(), f"no measured run of {name}"

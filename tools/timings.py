@@ -4,7 +4,8 @@
 time and the CPU time (user + sys) of everything it started, and records both with the
 machine's core count in ``tools/timings.json``.  For ``make test`` it also records pytest's
 summary and the reasons of its skips (it sets ``PYTEST_ADDOPTS=-rs`` for the run).
-``python tools/timings.py readme [README.md]`` writes the table of the recorded runs between
+``python tools/timings.py reparse NAME LOG`` re-reads the summary and skips from the saved
+output of that run.  ``python tools/timings.py readme [README.md]`` writes the table of the recorded runs between
 the markers ``<!-- timings:begin -->`` and ``<!-- timings:end -->`` of the README.
 
 Wall-clock times on a shared machine are inflated by other work; the CPU time is the
@@ -59,20 +60,26 @@ def run(name: str, command: list[str]) -> int:
     record = {"command": " ".join(command), "rc": rc, "wall_s": round(wall, 1),
               "cpu_s": round(cpu, 1), "cores": os.cpu_count(), "date": date.today().isoformat(),
               "machine": platform.machine()}
-    out = "".join(lines)
-    summary = re.findall(r"^=+ (.*(?:passed|failed).*?) in [\d.]+s", out, flags=re.M)
-    if summary:
-        record["summary"] = summary[-1]
-    skips = Counter()
-    for count, reason in re.findall(r"^SKIPPED \[(\d+)\] [^:]+:\d+: (.*)$", out, flags=re.M):
-        skips[_reason(reason)] += int(count)
-    if skips:
-        record["skips"] = dict(skips.most_common())
+    record.update(parse_output("".join(lines)))
     data = load()
     data[name] = record
     STORE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"timings: {name}: {wall:.0f} s wall, {cpu:.0f} s CPU (rc {rc}) -> {STORE}")
     return rc
+
+
+def parse_output(out: str) -> dict:
+    """pytest's summary line and its skips by reason (``-rs``), from a run's output."""
+    found = {}
+    summary = re.findall(r"^=+ (.*(?:passed|failed).*?) in [\d.]+s", out, flags=re.M)
+    if summary:
+        found["summary"] = summary[-1]
+    skips = Counter()
+    for count, reason in re.findall(r"^SKIPPED \[(\d+)\] [^:\s]+(?::\d+)?: (.*)$", out, flags=re.M):
+        skips[_reason(reason)] += int(count)
+    if skips:
+        found["skips"] = dict(skips.most_common())
+    return found
 
 
 def _reason(reason: str) -> str:
@@ -114,6 +121,11 @@ def readme(path: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) == 4 and argv[1] == "reparse":  # NAME LOG: re-read a run's saved output
+        data = load()
+        data[argv[2]].update(parse_output(Path(argv[3]).read_text(encoding="utf-8")))
+        STORE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return 0
     if len(argv) >= 4 and argv[1] == "run" and "--" in argv:
         k = argv.index("--")
         return run(" ".join(argv[2:k]), argv[k + 1:])
