@@ -5,8 +5,10 @@ time and the CPU time (user + sys) of everything it started, and records both wi
 machine's core count in ``tools/timings.json``.  For ``make test`` it also records pytest's
 summary and the reasons of its skips (it sets ``PYTEST_ADDOPTS=-rs`` for the run).
 ``python tools/timings.py reparse NAME LOG`` re-reads the summary and skips from the saved
-output of that run.  ``python tools/timings.py readme [README.md]`` writes the table of the recorded runs between
-the markers ``<!-- timings:begin -->`` and ``<!-- timings:end -->`` of the README.
+output of that run.  ``python tools/timings.py readme`` writes the table of the recorded runs to
+``benchmarks/generated/timings.md`` and includes it into the README between the generated-block
+markers of ``benchmarks/write_docs.py`` (one mechanism for every measured number in the documents;
+``tests/test_docs_numbers.py`` checks the block against the file).
 
 Wall-clock times on a shared machine are inflated by other work; the CPU time is the
 machine-independent part, so the table gives both.
@@ -27,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = Path(__file__).resolve().parent / "timings.json"
-BEGIN, END = "<!-- timings:begin -->", "<!-- timings:end -->"
+GENERATED = ROOT / "benchmarks" / "generated" / "timings.md"
 WHAT = {  # what each command gives (the README's words)
     "make test": "every unit test and every chapter under nbval (creates `.venv` on first use)",
     "make book": "the HTML book, every chapter executed: `_build/html/index.html`",
@@ -111,13 +113,13 @@ def table(data: dict) -> str:
 
 
 def readme(path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from write_docs import splice
+
+    GENERATED.write_text(table(load()) + "\n", encoding="utf-8")
     text = path.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{path} has no {BEGIN} ... {END} markers")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(head + BEGIN + "\n" + table(load()) + "\n" + END + tail, encoding="utf-8")
-    print(f"timings: wrote the table into {path}")
+    path.write_text(splice(text, GENERATED.parent), encoding="utf-8")
+    print(f"timings: wrote {GENERATED} and included it into {path}")
 
 
 def main(argv: list[str]) -> int:
