@@ -62,6 +62,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .errors import ConfigError, StaleResultError, env_choice
+from .validation import (check_choice, check_dataframe, check_int, check_mapping, check_names, check_real,
+                         check_str)
 
 #: Environment variable choosing how much of a stored table :func:`expreg_nb.sweep.load_result` reruns.
 RECHECK_ENV = "EXPREG_RECHECK"
@@ -88,15 +90,31 @@ def recheck_mode(mode: str | bool | None = None) -> str:
     ``$EXPREG_RECHECK`` (default ``"sample"``)."""
     if mode is None:
         return env_choice(RECHECK_ENV, RECHECK_MODES, RecheckModeError, "recheck mode")
-    if isinstance(mode, bool):
+    if isinstance(mode, (bool, np.bool_)):
         return "sample" if mode else "off"
     if not isinstance(mode, str) or mode.strip().lower() not in RECHECK_MODES:
-        raise RecheckModeError(f"recheck must be one of {', '.join(RECHECK_MODES)} (or None for "
-                               f"${RECHECK_ENV}), got {mode!r}")
+        raise RecheckModeError(f"recheck must be one of {', '.join(RECHECK_MODES)} (or True, False; mode None "
+                               f"reads ${RECHECK_ENV}), got {mode!r:.60}")
     return mode.strip().lower()
 
 
 # --------------------------------------------------------------------------- which rows
+def _check_stored(table, sweep, scale):
+    """The arguments every recheck shares: a stored table with rows, a named sweep and one of its scales."""
+    from .sweep import Sweep
+
+    check_dataframe(table, "table", nonempty=True, what="a pandas DataFrame (the stored table)")
+    if not isinstance(sweep, Sweep):
+        raise TypeError(f"sweep must be an expreg_nb.sweep.Sweep, got {type(sweep).__name__}")
+    return check_choice(scale, "scale", tuple(sweep.grids))
+
+
+def _check_sample_rule(seed, min_rows, fraction, budget_s):
+    return (check_int(seed, "seed", minimum=0), check_int(min_rows, "min_rows", minimum=1),
+            check_real(fraction, "fraction", nonnegative=True, maximum=1.0),
+            check_real(budget_s, "budget_s", nonnegative=True))
+
+
 def _axes(sweep, scale: str, table) -> list[str]:
     axes: list[str] = []
     for p in sweep.points(scale):
@@ -129,15 +147,8 @@ def recheck_sample(table, sweep, scale: str = "full", *, seed: int = 0, min_rows
     rows where that fits ``budget_s`` seconds of stored wall time (column ``seconds``);
     each pick draws at random among the rows that fit the fair share of the budget left.
     """
-    from .validation import check_int, check_real
-
-    check_int(seed, "seed", minimum=0)
-    check_int(min_rows, "min_rows", minimum=1)
-    if check_real(fraction, "fraction", nonnegative=True) > 1:
-        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
-    check_real(budget_s, "budget_s", nonnegative=True)
-    if not hasattr(table, "columns") or not hasattr(table, "iloc"):
-        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    seed, min_rows, fraction, budget_s = _check_sample_rule(seed, min_rows, fraction, budget_s)
+    scale = _check_stored(table, sweep, scale)
     axes = _axes(sweep, scale, table)
     n = len(table)
     if n <= min_rows:
@@ -222,6 +233,10 @@ def compare_rows(stored, live, *, rtol: float = RTOL, skip: Sequence[str] = (_TI
     position in ``stored``; ``None`` for a column only one table has).  Rules: see the
     module docstring.
     """
+    check_dataframe(stored, "stored")
+    check_dataframe(live, "live")
+    rtol = check_real(rtol, "rtol", nonnegative=True)
+    skip = check_names(skip, "skip", nonempty=False)
     if len(stored) != len(live):
         raise ValueError(f"stored and live must have the same number of rows, got {len(stored)} and {len(live)}")
     out = []
@@ -245,13 +260,15 @@ def as_stored(df):
     """``df`` written and read back as :func:`expreg_nb.sweep.store` writes a table (CSV)."""
     import pandas as pd
 
+    check_dataframe(df, "df")
     return pd.read_csv(io.StringIO(df.to_csv(index=False)))
 
 
 # --------------------------------------------------------------------------- the recheck
 def stored_backend(prov: Mapping | None) -> str:
     """``"cupy"`` for a table stored on a GPU, else ``"numpy"`` (NumPy or the strict CPU stand-in)."""
-    desc = str((prov or {}).get("backend", "numpy"))
+    prov = check_mapping(prov, "prov", "the provenance mapping of a stored result", optional=True) or {}
+    desc = check_str(prov.get("backend", "numpy"), "prov['backend']")
     return "cupy" if desc.strip().lower().startswith("cupy") else "numpy"
 
 
@@ -289,7 +306,11 @@ def recheck(table, sweep, scale: str = "full", prov: Mapping | None = None, *, m
     """
     from .sweep import run
 
+    scale = _check_stored(table, sweep, scale)
+    prov = check_mapping(prov, "prov", "the provenance mapping of a stored result", optional=True)
     mode = recheck_mode(mode)
+    seed, min_rows, fraction, budget_s = _check_sample_rule(seed, min_rows, fraction, budget_s)
+    rtol = check_real(rtol, "rtol", nonnegative=True)
     report = {"sweep": sweep.name, "scale": scale, "mode": mode, "of": len(table), "rows": [],
               "seed": seed, "rtol": rtol, "budget_s": budget_s}
     if prov is not None:
@@ -351,16 +372,24 @@ def _stale_message(name, scale, rows, pts, bad, prov) -> str:
             f"a different value at {where}{more}; rerun: python -m expreg_nb.sweep {name} --scale {scale}")
 
 
+#: The entries of a recheck report that :func:`recheck_summary` reads.
+_REPORT_KEYS = ("mode", "rows", "of", "seed", "axes", "seconds", "columns", "rtol")
+
+
 def recheck_summary(prov: Mapping) -> str:
     """One line saying what :func:`expreg_nb.sweep.load_result` rechecked (``prov["recheck"]``)."""
-    if not isinstance(prov, Mapping):
-        raise TypeError(f"prov must be the provenance mapping load_result returns, got {type(prov).__name__}")
-    rep = prov.get("recheck")
+    check_mapping(prov, "prov", "the provenance mapping load_result returns")
+    rep = check_mapping(prov.get("recheck"), "prov['recheck']", "the report of expreg_nb.recheck.recheck",
+                        optional=True)
     name = prov.get("sweep", "?")
     scale = prov.get("scale", "?")
     if rep is None or rep.get("mode") in ("off", "skipped"):
         why = "load_result(check=False)" if rep is None else rep.get("why", "recheck off")
         return f"{name} ({scale}): stored table not rechecked ({why})"
+    missing = [k for k in _REPORT_KEYS if k not in rep]
+    if missing or rep["mode"] not in RECHECK_MODES or not isinstance(rep["axes"], Mapping):
+        raise ValueError(f"prov['recheck'] is not a report of expreg_nb.recheck.recheck (mode {rep.get('mode')!r}, "
+                         f"missing {missing}); pass the provenance that load_result returns")
     n = len(rep["rows"])
     how = "every row" if rep["mode"] == "all" else f"seeded sample, seed {rep['seed']}"
     axes = ", ".join(f"{a} x{len(v)}" for a, v in rep["axes"].items())

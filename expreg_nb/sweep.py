@@ -47,6 +47,7 @@ import hashlib
 import importlib.metadata
 import itertools
 import json
+import math
 import numbers
 import os
 import platform
@@ -63,7 +64,8 @@ from tqdm.auto import tqdm
 from .errors import StaleResultError
 from .recheck import RECHECK_ENV, recheck_sample, recheck_summary
 from .scale import SCALES, current_scale
-from .validation import check_bool, check_int, check_real
+from .validation import (check_bool, check_exception_types, check_executor, check_int, check_path,
+                         check_progress, check_real, check_str)
 
 #: The package's own results store (package data): ``RESULTS_DIR/NAME/SCALE/``.
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -130,7 +132,7 @@ def get_task(tid: str) -> Callable:
 def grid(**axes) -> list[dict]:
     """The cartesian product of named axes, in the order given: ``grid(m=[8, 16], seed=[0, 1])``.
 
-    Each axis is a non-empty sequence of plain values (numbers, strings, bools, None).
+    Each axis is a non-empty sequence of plain values (numbers but not NaN, strings, bools, None).
     """
     if not axes:
         raise ValueError("grid needs at least one axis, e.g. grid(seed=[0, 1])")
@@ -145,13 +147,22 @@ def grid(**axes) -> list[dict]:
     return [dict(zip(axes, combo)) for combo in itertools.product(*values)]
 
 
-def plain_value(v, name):
-    """A grid value as a plain Python scalar (NumPy scalars included), so it hashes and pickles."""
-    if v is None or isinstance(v, (bool, str)):
+def plain_value(v, name: str):
+    """A grid value as a plain Python scalar (NumPy scalars included), so it hashes and pickles.
+
+    ``name`` (a str) is what an error calls the value; NaN is refused (it equals nothing, not even
+    itself, so a point holding it could never be found again), inf is a value.
+    """
+    check_str(name, "name")
+    if v is None or isinstance(v, bool):
         return v
+    if isinstance(v, str):
+        return str(v)
     if isinstance(v, numbers.Integral):
         return int(v)
     if isinstance(v, numbers.Real):
+        if math.isnan(v):
+            raise ValueError(f"{name} is NaN; grid values must be numbers (not NaN), strings, bools or None")
         return float(v)
     if hasattr(v, "item") and getattr(v, "ndim", None) == 0:
         return plain_value(v.item(), name)
@@ -247,13 +258,10 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
         raise ValueError("points is empty: nothing to run")
     if any(not all(isinstance(k, str) for k in p) for p in points):
         raise TypeError("every point must be a dict keyed by parameter names")
-    catch = _default_catch() if catch is None else tuple(catch)
-    if not all(isinstance(c, type) and issubclass(c, BaseException) for c in catch):
-        raise TypeError("catch must be a tuple of exception types")
-    _check_executor(executor)
-    _check_progress(progress)
-    if not isinstance(desc, str):
-        raise TypeError(f"desc must be a str, got {type(desc).__name__}")
+    catch = _default_catch() if catch is None else check_exception_types(catch, "catch")
+    check_executor(executor)
+    progress = check_progress(progress)
+    check_str(desc, "desc")
     disable = progress is False or (progress is None and len(points) < 2)
     results: list = [None] * len(points)
     with tqdm(total=len(points), desc=desc, leave=False, disable=disable) as bar:
@@ -270,16 +278,6 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
     df = pd.DataFrame(rows)
     cols = [c for c in df.columns if c not in (ERROR_COLUMN, TIME_COLUMN)] + [ERROR_COLUMN, TIME_COLUMN]
     return df[cols]
-
-
-def _check_executor(executor):
-    if executor is not None and not isinstance(executor, cf.Executor) and not callable(getattr(executor, "submit", None)):
-        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
-
-
-def _check_progress(progress):
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"progress must be True, False or None, got {progress!r}")
 
 
 def failed(df):
@@ -384,7 +382,7 @@ def git_state(root: Path | str | None = None) -> tuple[str, bool | None]:
     ``("unknown", None)`` outside a checkout (a non-editable install) or without git;
     ``dirty`` is whether tracked files differ from the commit.
     """
-    root = Path(__file__).resolve().parent.parent if root is None else Path(root)
+    root = check_path(root, "root", optional=True) or Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=10)
@@ -455,9 +453,7 @@ def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str
 def results_root(root: Path | str | None = None) -> Path:
     """The results store: ``root`` if given, else ``$EXPREG_RESULTS``, else :data:`RESULTS_DIR`."""
     if root is not None:
-        if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"root must be a path, got {type(root).__name__}")
-        return Path(root)
+        return check_path(root, "root")
     env = os.environ.get(RESULTS_ENV, "").strip()
     return Path(env) if env else RESULTS_DIR
 
@@ -475,10 +471,9 @@ def store(name: str, scale: str, *, executor=None, executor_desc: str = "serial"
     """Run the named sweep at ``scale`` and write ``table.csv`` and ``provenance.json``; return both."""
     if not isinstance(scale, str) or scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    if not isinstance(executor_desc, str):
-        raise TypeError(f"executor_desc must be a str, got {type(executor_desc).__name__}")
-    _check_executor(executor)
-    _check_progress(progress)
+    check_str(executor_desc, "executor_desc")
+    check_executor(executor)
+    progress = check_progress(progress)
     out = result_dir(name, scale, root)  # checks name and root before anything runs
     sweep = get(name)
     start = time.perf_counter()

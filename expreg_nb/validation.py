@@ -15,8 +15,11 @@ arguments, so that two functions never disagree about the same kind of argument:
 * arrays of data: :func:`as_float_array` (float64, finite, real, on their
   backend), 0/1 matrices: :func:`as_binary_matrix`, labels: :func:`check_labels`,
   :func:`check_binary_labels`, points on the sphere: :func:`check_unit_rows`;
-* choices, flags, mappings and callables: :func:`check_choice`, :func:`check_bool`,
+* choices, flags, strings, names, paths, mappings and callables: :func:`check_choice`,
+  :func:`check_bool`, :func:`check_str`, :func:`check_names`, :func:`check_path`,
   :func:`check_mapping`, :func:`check_callable`;
+* tables and runners: :func:`check_dataframe`, :func:`check_executor`,
+  :func:`check_progress`, :func:`check_exception_types`;
 * sizes that cannot be allocated: :func:`check_alloc` (a clear
   :class:`ValueError` saying what was asked, never a raw :class:`MemoryError`).
 """
@@ -32,39 +35,14 @@ import numpy as np
 
 from .backend import array_kind, array_module, is_device_array, to_numpy
 
-__all__ = [
-    "LOG_MAX",
-    "MAX_ENTRIES",
-    "as_binary_matrix",
-    "as_float_array",
-    "as_host_real",
-    "check_alloc",
-    "check_binary_labels",
-    "check_bool",
-    "check_callable",
-    "check_choice",
-    "check_finite_result",
-    "check_int",
-    "check_int_sequence",
-    "check_labels",
-    "check_mapping",
-    "check_monitors",
-    "check_network",
-    "check_nonzero_norm",
-    "check_open_unit",
-    "check_params",
-    "check_rates",
-    "check_real",
-    "check_rows",
-    "check_same_backend",
-    "check_seed",
-    "check_sphere_distance",
-    "check_unit_rows",
-    "input_scale",
-    "int_array",
-    "not_representable",
-    "real_array",
-]
+__all__ = ["LOG_MAX", "MAX_ENTRIES", "as_binary_matrix", "as_float_array", "as_host_real", "check_alloc",
+           "check_binary_labels", "check_bool", "check_callable", "check_choice", "check_dataframe",
+           "check_exception_types", "check_executor", "check_finite_result", "check_int",
+           "check_int_sequence", "check_labels", "check_mapping", "check_monitors", "check_names",
+           "check_network", "check_nonzero_norm", "check_open_unit", "check_optional_real", "check_params",
+           "check_path", "check_progress", "check_rates", "check_real", "check_rows", "check_same_backend",
+           "check_seed", "check_sphere_distance", "check_str", "check_unit_rows", "input_scale", "int_array",
+           "not_representable", "real_array"]
 
 #: log of the largest float64: exp(z) overflows for z above it.
 LOG_MAX = math.log(np.finfo(np.float64).max)
@@ -266,6 +244,14 @@ def check_real(value, name: str, *, positive: bool = False, nonnegative: bool = 
     return value
 
 
+def check_optional_real(value, name: str) -> float:
+    """A real scalar as a Python ``float`` where NaN ("none") and +-inf are values too (a verdict's
+    number or interval end); bools, complex numbers, strings and objects are a :class:`TypeError`."""
+    if type(value) is not float and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
+        raise TypeError(f"{name} must be a real number (NaN for none), got {type(value).__name__} {value!r:.60}")
+    return float(value)
+
+
 def check_same_backend(**arrays) -> None:
     kinds = {k: array_kind(v) for k, v in arrays.items()}
     if len(set(kinds.values())) > 1:
@@ -409,11 +395,86 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
-def check_mapping(value, name: str, what: str = "a dict"):
-    """``value`` must be a mapping (a dict); returns a plain ``dict`` copy."""
+def check_mapping(value, name: str, what: str = "a dict", *, optional: bool = False):
+    """``value`` must be a mapping (a dict); returns a plain ``dict`` copy (``optional``: ``None`` too,
+    returned as ``None``)."""
+    if optional and value is None:
+        return None
     if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+        raise TypeError(f"{name} must be {what}{' or None' if optional else ''}, got {type(value).__name__}")
     return dict(value)
+
+
+def check_str(value, name: str, *, nonempty: bool = False) -> str:
+    """``value`` must be a string (``nonempty``: with a non-blank character)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r:.60}")
+    if nonempty and not value.strip():
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return str(value)
+
+
+def check_names(values, name: str, *, nonempty: bool = True, distinct: bool = False) -> tuple[str, ...]:
+    """A sequence of names (non-empty strings; not one string) as a tuple: column names, grid keys."""
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__") or is_device_array(values):
+        raise TypeError(f"{name} must be a sequence of names (str), got {type(values).__name__} {values!r:.60}")
+    out = tuple(check_str(v, f"{name}[{i}]", nonempty=True) for i, v in enumerate(values))
+    if nonempty and not out:
+        raise ValueError(f"{name} must name at least one key, got an empty sequence")
+    if distinct and len(set(out)) != len(out):
+        raise ValueError(f"{name} must not repeat a name, got {out}")
+    return out
+
+
+def check_path(value, name: str, *, optional: bool = False):
+    """A filesystem path (a ``str`` or ``os.PathLike``) as a :class:`pathlib.Path`; with ``optional``,
+    ``None`` is returned as ``None``."""
+    from pathlib import Path
+
+    if optional and value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike){' or None' if optional else ''}, "
+                        f"got {type(value).__name__}")
+    return Path(value)
+
+
+def check_dataframe(value, name: str, *, nonempty: bool = False, what: str = "a pandas DataFrame"):
+    """``value`` must be a :class:`pandas.DataFrame` (``nonempty``: with at least one row)."""
+    import pandas as pd
+
+    if not isinstance(value, pd.DataFrame):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    if nonempty and len(value) == 0:
+        raise ValueError(f"{name} has no rows (columns: {list(value.columns)[:8]})")
+    return value
+
+
+def check_executor(executor, name: str = "executor"):
+    """``None`` (serial) or a :class:`concurrent.futures.Executor` (anything with a ``submit`` method)."""
+    import concurrent.futures as cf
+
+    if executor is not None and not isinstance(executor, cf.Executor) \
+            and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"{name} must be a concurrent.futures.Executor, got {type(executor).__name__}")
+    return executor
+
+
+def check_progress(progress, name: str = "progress"):
+    """A progress switch: ``True``, ``False`` or ``None`` (automatic)."""
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True, False or None, got {progress!r:.60}")
+    return None if progress is None else bool(progress)
+
+
+def check_exception_types(value, name: str) -> tuple:
+    """A sequence of exception classes (e.g. the errors a sweep records as rows), as a tuple."""
+    if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a tuple of exception types, got {type(value).__name__}")
+    out = tuple(value)
+    if not all(isinstance(c, type) and issubclass(c, BaseException) for c in out):
+        raise TypeError(f"{name} must be a tuple of exception types, got {out!r:.80}")
+    return out
 
 
 def check_callable(value, name: str):

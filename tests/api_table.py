@@ -37,6 +37,8 @@ import numpy as np
 
 import expreg_nb
 from expreg_nb import backend, chunks, data, errors, landing, relu2, scale, seeding, stats, sweep, training
+from expreg_nb import recheck as RC
+from expreg_nb import robustness as RB
 from expreg_nb import exponential as ex
 from expreg_nb import threshold as th
 from expreg_nb import validation as V
@@ -198,6 +200,63 @@ def _registered_task(**kw):
 
 def _tmp_root():
     return Path(tempfile.mkdtemp(prefix="expreg-api-"))
+
+
+# ------------------------------------------------------------------ toys of the robustness and recheck entries
+@sweep.task("api-table-affine")
+def _affine_task(a, b):
+    """A registered sweep task of two grid axes: what the recheck entries rerun."""
+    return {"y": 2.0 * a + b, "k": 10 * a + b}
+
+
+#: A named sweep of the toy task (12 points at scale "full"), not in the registry.
+TOY_SWEEP = sweep.Sweep(name="api-table-toy", fn=_affine_task, grids={"full": sweep.grid(a=[1, 2, 3], b=[0, 1, 2, 3])})
+TOY_PROV = {"sweep": TOY_SWEEP.name, "scale": "full", "backend": "numpy (test)", "git_commit": "0" * 40}
+
+
+@functools.lru_cache(maxsize=None)
+def _toy_stored():
+    df = sweep.run(_affine_task, TOY_SWEEP.points("full"), progress=False)
+    df[sweep.TIME_COLUMN] = 0.01        # a fixed stored cost: the sample is the same on every run
+    return RC.as_stored(df)
+
+
+def toy_stored():
+    """The toy sweep's table as :func:`expreg_nb.sweep.store` would have stored it (a fresh copy)."""
+    return _toy_stored().copy()
+
+
+def _rb_task(rate, steps, tol, data_seed, init_seed):
+    """Gradient descent on h w^2 / 2 in closed form, |w0 (1 - rate h)^steps| (``tol`` is the axis that
+    tolerance() scales): the robustness entries' task."""
+    h = 1.0 + 0.1 * data_seed
+    return {"value": float(abs((1.0 + 0.1 * init_seed) * (1.0 - rate * h) ** steps))}
+
+
+RB_POINTS = sweep.grid(rate=[0.1, 0.5], steps=[4], tol=[1e-3], data_seed=[0, 1], init_seed=[0])
+
+
+def _rb_verdict(table):
+    v = table["value"].to_numpy(dtype=float)
+    return RB.Verdict(bool(v.max() < 1.0), float(v.mean()), float(v.min()), float(v.max()), "toy")
+
+
+RB_CLAIM = RB.Claim("toy contraction", "every run contracts", _rb_verdict)
+
+
+@functools.lru_cache(maxsize=None)
+def _rb_tables():
+    return {RB.BASELINE: sweep.run(_rb_task, RB_POINTS, progress=False),
+            "budget x10": sweep.run(_rb_task, RB.budget(10)(RB_POINTS), progress=False)}
+
+
+def rb_tables():
+    """A baseline and a perturbed table of the toy task (fresh copies)."""
+    return {k: v.copy() for k, v in _rb_tables().items()}
+
+
+def _other_task(**point):
+    return _rb_task(**point)
 
 
 SPECS: list[Spec] = [
@@ -375,6 +434,19 @@ SPECS: list[Spec] = [
       dict(x="pos_vector", y="pos_vector"), dict(x=[("len", "y")], y=[("len", "x")]), moves_data=True),
     S("stats.wilson_interval", stats.wilson_interval, lambda p: dict(successes=3, trials=7, z=1.96),
       dict(successes="count0_array", trials="count_array", z="z")),
+    S("stats.bootstrap_interval",
+      lambda statistic, arrays, groups, n_boot, seed, level, vectorized, nan_policy: stats.bootstrap_interval(
+          statistic, *arrays, groups=groups, n_boot=n_boot, seed=seed, level=level, vectorized=vectorized,
+          nan_policy=nan_policy),
+      lambda p: dict(statistic=np.mean, arrays=(np.arange(6.0),), groups=np.repeat([0, 1, 2], 2), n_boot=100, seed=0,
+                     level=0.9, vectorized=False, nan_policy="raise"),
+      dict(statistic="callable", arrays="data_arrays", groups="groups", n_boot="size", level="prob",
+           vectorized="flag", nan_policy="choice"), covers=(stats.bootstrap_interval,)),
+    S("stats.loglog_slope_interval", stats.loglog_slope_interval,
+      lambda p: dict(x=np.tile([1.0, 2.0, 4.0, 8.0], 3), y=np.tile([1.0, 3.0, 7.0, 20.0], 3) * np.repeat([1.0, 1.1, 0.9], 4),
+                     groups=np.repeat([0, 1, 2], 4), n_boot=100, seed=0, level=0.9, nan_policy="raise"),
+      dict(x="pos_vector", y="pos_vector", groups="groups", n_boot="size", level="prob", nan_policy="choice"),
+      dict(x=[("len", "y")], y=[("len", "x")]), moves_data=True),
     # ------------------------------------------------------------------ sweeps
     S("sweep.grid", lambda axes: sweep.grid(**axes), lambda p: dict(axes={"m": [8, 16], "seed": [0]}),
       dict(axes="axes"), names={"axes": "axis"}, covers=(sweep.grid,)),
@@ -408,6 +480,71 @@ SPECS: list[Spec] = [
                      progress=False),
       dict(name="known_name", scale="scale", executor="executor", executor_desc="str", root="path_or_none"),
       valid=False),
+    S("sweep.git_state", sweep.git_state, lambda p: dict(root=None), dict(root="path_or_none")),
+    S("sweep.package_versions", sweep.package_versions, lambda p: dict()),
+    S("sweep.plain_value", sweep.plain_value, lambda p: dict(v=3, name="v"), dict(v="plain_value", name="str")),
+    # ------------------------------------------------------------------ stored-result rechecks (a toy sweep)
+    S("recheck.recheck_mode", RC.recheck_mode, lambda p: dict(mode="sample"), dict(mode="recheck_mode")),
+    S("recheck.recheck_sample", RC.recheck_sample,
+      lambda p: dict(table=toy_stored(), sweep=TOY_SWEEP, scale="full", seed=0, min_rows=4, fraction=0.5,
+                     budget_s=0.05),
+      dict(table="stored_table", sweep="sweep_obj", scale="scale", min_rows="int_pos", fraction="unit_closed",
+           budget_s="real_nonneg")),
+    S("recheck.recheck", RC.recheck,
+      lambda p: dict(table=toy_stored(), sweep=TOY_SWEEP, scale="full", prov=dict(TOY_PROV), mode="sample", seed=0,
+                     min_rows=4, fraction=0.5, budget_s=0.05, rtol=1e-9),
+      dict(table="stored_table", sweep="sweep_obj", scale="scale", prov="prov", mode="recheck_mode",
+           min_rows="int_pos", fraction="unit_closed", budget_s="real_nonneg", rtol="real_nonneg")),
+    S("recheck.compare_rows", RC.compare_rows,
+      lambda p: dict(stored=toy_stored(), live=toy_stored().assign(y=lambda t: t["y"] * (1 + 1e-6)), rtol=1e-9,
+                     skip=(sweep.TIME_COLUMN,)),
+      dict(stored="frame_rows", live="frame_rows", rtol="real_nonneg", skip="names_seq")),
+    S("recheck.as_stored", RC.as_stored, lambda p: dict(df=toy_stored()), dict(df="dataframe")),
+    S("recheck.stored_backend", RC.stored_backend, lambda p: dict(prov=dict(TOY_PROV)), dict(prov="prov")),
+    S("recheck.recheck_summary", RC.recheck_summary,
+      lambda p: dict(prov={**TOY_PROV, "recheck": RC.recheck(toy_stored(), TOY_SWEEP, "full", TOY_PROV,
+                                                             min_rows=4, budget_s=0.05)}),
+      dict(prov="prov_report")),
+    # ------------------------------------------------------------------ robustness tables (a toy protocol)
+    S("rb.Verdict", RB.Verdict, lambda p: dict(holds=True, number=0.5, low=0.25, high=0.75, detail="d"),
+      dict(holds="flag", number="real_or_nan", low="real_or_nan", high="real_or_nan", detail="str")),
+    S("rb.Verdict.from_interval", lambda holds, interval, detail: RB.Verdict.from_interval(holds, interval, detail),
+      lambda p: dict(holds=True, interval=stats.BootstrapInterval(0.5, 0.25, 0.75), detail=""),
+      dict(holds="flag", interval="interval", detail="str"), covers=()),
+    S("rb.Claim", RB.Claim,
+      lambda p: dict(name="c", statement="s", evaluate=_rb_verdict, agree=lambda b, v: b.holds == v.holds),
+      dict(name="label", statement="str", evaluate="callable", agree="callable")),
+    S("rb.Claim.__call__", lambda self, table: self(table), lambda p: dict(self=RB_CLAIM, table=rb_tables()["baseline"]),
+      dict(self="any", table="dataframe"), covers=()),
+    S("rb.Perturbation", RB.Perturbation,
+      lambda p: dict(name="reversed", description="the grid in reverse order", apply=lambda q: q[::-1], task=None),
+      dict(name="label", description="str", apply="callable", task="callable_or_none")),
+    S("rb.Perturbation.__call__", lambda self, points: self(points),
+      lambda p: dict(self=RB.budget(10), points=list(RB_POINTS)), dict(self="any", points="point_list"), covers=()),
+    S("rb.scale_key", lambda key, factor, name, integer: RB.scale_key(key, factor, name=name, integer=integer)(RB_POINTS),
+      lambda p: dict(key="steps", factor=2.0, name=None, integer=None),
+      dict(key="point_key", factor="real_pos", name="label_or_none", integer="flag_or_none"), covers=(RB.scale_key,)),
+    S("rb.budget", lambda factor, key: RB.budget(factor, key)(RB_POINTS), lambda p: dict(factor=10.0, key="steps"),
+      dict(factor="real_pos", key="point_key"), covers=(RB.budget,)),
+    S("rb.tolerance", lambda factor, key: RB.tolerance(factor, key)(RB_POINTS), lambda p: dict(factor=0.1, key="tol"),
+      dict(factor="real_pos", key="point_key"), covers=(RB.tolerance,)),
+    S("rb.set_key", lambda key, value, name, add: RB.set_key(key, value, name=name, add=add)(RB_POINTS),
+      lambda p: dict(key="steps", value=7, name=None, add=False),
+      dict(key="point_key", value="plain_value", name="label_or_none", add="flag"), covers=(RB.set_key,)),
+    S("rb.fresh_seeds", lambda keys, offset: RB.fresh_seeds(keys, offset)(RB_POINTS),
+      lambda p: dict(keys=("data_seed", "init_seed"), offset=1000), dict(keys="point_keys", offset="int_pos"),
+      covers=(RB.fresh_seeds,)),
+    S("rb.compose", lambda perturbations, name: RB.compose(*perturbations, name=name)(RB_POINTS),
+      lambda p: dict(perturbations=(RB.budget(10), RB.fresh_seeds()), name=None),
+      dict(perturbations="compose_list", name="label_or_none"), covers=(RB.compose,)),
+    S("rb.check", RB.check,
+      lambda p: dict(claim=RB_CLAIM, task=_rb_task, points=list(RB_POINTS), perturbations=[RB.budget(10), RB.fresh_seeds()],
+                     executor=None, baseline_table=rb_tables()["baseline"], catch=None, progress=False),
+      dict(claim="claim", task="callable", points="point_list", perturbations="perturbation_list",
+           executor="executor", baseline_table="baseline_table", catch="catch", progress="flag")),
+    S("rb.evaluate", RB.evaluate,
+      lambda p: dict(claim=RB_CLAIM, tables=rb_tables(), descriptions={"budget x10": "x10"}),
+      dict(claim="claim", tables="tables", descriptions="descriptions")),
     # ------------------------------------------------------------------ landing panels (tiny sizes)
     S("landing.convergence", landing.convergence, lambda p: dict(n=4, d=2, widths=(4,), steps=2),
       dict(n="size", d="size", widths="int_list", steps="int_pos"), same="skip"),
@@ -605,6 +742,22 @@ _CHECK_SPECS = [
     S("V.check_finite_result", V.check_finite_result, lambda p: dict(value=p.y, what="the output", hint="h"),
       dict(value="finite_result", what="any", hint="any"), names={"value": "the output"}),
     S("V.input_scale", V.input_scale, lambda p: dict(X=p.X), dict(X="any")),
+    S("V.check_optional_real", V.check_optional_real, lambda p: dict(value=0.5, name="number"),
+      dict(value="real_or_nan", name="any"), names={"value": "number"}),
+    S("V.check_str", V.check_str, lambda p: dict(value="a", name="s", nonempty=True), dict(value="label", name="any",
+                                                                                         nonempty="any"),
+      names={"value": "s"}),
+    S("V.check_names", V.check_names, lambda p: dict(values=("a", "b"), name="keys", nonempty=True, distinct=True),
+      dict(values="names_tuple", name="any", nonempty="any", distinct="any"), names={"values": "keys"}),
+    S("V.check_path", V.check_path, lambda p: dict(value="/tmp", name="root", optional=True),
+      dict(value="path_or_none", name="any", optional="any"), names={"value": "root"}),
+    S("V.check_dataframe", V.check_dataframe, lambda p: dict(value=toy_stored(), name="table", nonempty=True),
+      dict(value="stored_table", name="any", nonempty="any"), names={"value": "table"}),
+    S("V.check_executor", V.check_executor, lambda p: dict(executor=None, name="executor"),
+      dict(executor="executor", name="any")),
+    S("V.check_progress", V.check_progress, lambda p: dict(progress=None, name="progress"), dict(name="any")),
+    S("V.check_exception_types", V.check_exception_types, lambda p: dict(value=(ValueError,), name="catch"),
+      dict(value="catch", name="any"), names={"value": "catch"}),
     S("V.not_representable", V.not_representable, lambda p: dict(what="H", cause="c", X=p.X, hint="h"),
       dict(what="any", cause="any", X="any", hint="any")),
 ]
@@ -667,6 +820,10 @@ EXEMPT = {
     "expreg_nb.threshold.network.ThresholdNetwork": "the network record built by build_memorizer and build_baum; "
                                                    "its public methods (predict, hidden, with_labels, to) are in "
                                                    "the table",
+    "expreg_nb.stats.BootstrapInterval": "a result record (a NamedTuple: estimate, low, high) of "
+                                         "bootstrap_interval and loglog_slope_interval, which check their inputs",
+    "expreg_nb.robustness.RobustnessTable": "the result record of check and evaluate (which check their inputs "
+                                            "and build it); its methods read its own frame",
     "expreg_nb.testing.strict": "the test-only CuPy stand-in: its functions mirror NumPy's (asarray, array, "
                                 "asnumpy, get_array_module, ndarray) and are tested by test_strict_backend.py",
 }
@@ -1040,6 +1197,106 @@ def corruptions(kind, value, partners=(), *, other_backend=False):
         return [_E("mixed", {"A": np.ones(2), "B": strict.asarray(np.ones(2))})]
     if kind == "rows_of":
         return [_E("one more row", np.concatenate([value, value[:1]]))]
+    # ------------------------------------------------------------------ robustness, recheck, intervals
+    if kind in ("label", "label_or_none", "point_key"):   # a non-empty string (a name, a grid key)
+        out = [_E("int", 3), _E("list", ["a"]), _E("blank", "  "), _E("bytes", b"ab")]
+        if kind != "label_or_none":
+            out.append(_E("None", None))
+        if kind == "point_key":
+            out.append(_E("absent", "zz-absent"))
+        return out
+    if kind in ("names_tuple", "point_keys", "names_seq"):  # a sequence of names, not one name
+        out = [_E("str", "ab"), _E("None", None), _E("int entries", (1, 2)), _E("int", 3),
+               _E("list", list(value), "same", value)]
+        if kind != "names_seq":
+            out += [_E("empty", ()), _E("repeated", (value[0], value[0]))]
+        if kind == "point_keys":
+            out.append(_E("absent", ("zz-absent",)))
+        return out
+    if kind == "callable_or_none":
+        return [_E("str", "loss"), _E("int", 3)]
+    if kind == "flag_or_none":
+        return [c for c in corruptions("flag", True) if c.label not in ("None", "np.bool_")]
+    if kind == "real_or_nan":  # NaN means "none" (documented), +-inf is a number
+        return [_E(lbl, v) for lbl, v in _REAL_BAD if lbl != "nan"] + [
+            _E("nan", math.nan, "ok"), _E("None", None),
+            _E("np.float64", np.float64(value), "same", value),
+            _E("float32", np.float32(value), "same", float(np.float32(value)))]
+    if kind == "interval":
+        return [_E("None", None), _E("str", "abc"), _E("pair", tuple(value)[:2]), _E("dict", {"low": 0.0}),
+                _E("str entry", (value[0], "a", value[2])), _E("bool entry", (value[0], True, value[2])),
+                _E("list", list(value), "same", value), _E("tuple", tuple(value), "same", value)]
+    if kind == "plain_value":  # a grid value: a number (not NaN), a string, a bool or None
+        out = [_E("list", [1]), _E("dict", {"a": 1}), _E("object", object()), _E("array", np.array([1, 2])),
+               _E("nan", math.nan), _E("complex", 1 + 2j), _E("bytes", b"ab"), _E("np.str_", np.str_("a"), "same", "a"),
+               _E("np.bool_", np.bool_(True), "same", True), _E("0-d array", np.array(value), "same", value)]
+        if isinstance(value, int):
+            out.append(_E("np.int64", np.int64(value), "same", value))
+        return out
+    if kind == "compose_list":
+        two = RB.Perturbation("other task", "", lambda q: q, task=_other_task)
+        return [_E("none", ()), _E("one", tuple(value)[:1]), _E("non-perturbation", (value[0], "budget")),
+                _E("two tasks", (two, RB.Perturbation("another task", "", lambda q: q, task=_rb_task)))]
+    if kind == "claim":
+        return [_E("None", None), _E("str", "claim"), _E("function", _rb_verdict)]
+    if kind == "perturbation_list":
+        return [_E("None", None), _E("one, not a list", value[0]), _E("empty", []), _E("function", [lambda q: q]),
+                _E("str", "budget"), _E("repeated name", [value[0], value[0]]),
+                _E("named baseline", [RB.Perturbation(RB.BASELINE, "", lambda q: q[::-1])]),
+                _E("no-op", [RB.set_key("steps", RB_POINTS[0]["steps"])])]
+    if kind == "baseline_table":
+        return [_E("list", [1]), _E("dict", {"rate": [0.1]}), _E("one row short", value.iloc[:-1]),
+                _E("no grid column", value.drop(columns=["rate"]))]
+    if kind == "tables":
+        base = value[RB.BASELINE]
+        return [_E("None", None), _E("list", [base]), _E("only the baseline", {RB.BASELINE: base}),
+                _E("no baseline", {k: v for k, v in value.items() if k != RB.BASELINE} | {"x": base}),
+                _E("non-table", {**value, "p": [1]}), _E("empty table", {**value, "p": base.iloc[:0]}),
+                _E("int key", {**value, 3: base})]
+    if kind == "descriptions":
+        key = next(iter(value))
+        return [_E("list", [key]), _E("str", "abc"), _E("unknown name", {"zz-absent": "?"}),
+                _E("non-str text", {key: 3}), _E("None", None, "ok")]
+    if kind == "recheck_mode":
+        return [_E("unknown", "sometimes"), _E("int", 1), _E("list", [value]), _E("padded", " SAMPLE ", "same", "sample"),
+                _E("bool", True, "same", "sample"), _E("np.bool_", np.bool_(False), "same", "off")]
+    if kind in ("stored_table", "frame_rows", "dataframe_rows"):
+        import pandas as pd
+
+        out = [_E("None", None), _E("list", [1, 2]), _E("dict", {"a": [1]}), _E("array", np.ones((2, 2)))]
+        if kind == "stored_table":
+            out.append(_E("no rows", value.iloc[:0]))
+        if kind == "frame_rows":
+            out.append(_E("one more row", pd.concat([value, value.iloc[:1]], ignore_index=True)))
+        return out
+    if kind == "unit_closed":  # a fraction in [0, 1]
+        return [_E(lbl, v) for lbl, v in _REAL_BAD] + [
+            _E("negative", -0.1), _E("above one", 1.5), _E("inf", math.inf), _E("None", None),
+            _E("zero", 0.0, "ok"), _E("one", 1.0, "ok"),
+            _E("float32", np.float32(value), "same", float(np.float32(value)))]
+    if kind in ("prov", "prov_report"):
+        out = [_E("list", [1]), _E("str", "numpy"), _E("int", 3)]
+        if kind == "prov":
+            out += [_E("backend int", {**value, "backend": 3}), _E("None", None, "ok")]
+        else:
+            rep = value["recheck"]
+            out += [_E("None", None), _E("report int", {**value, "recheck": 3}),
+                    _E("report without rows", {**value, "recheck": {"mode": "sample"}}),
+                    _E("report unknown mode", {**value, "recheck": {**rep, "mode": "some"}}),
+                    _E("report axes int", {**value, "recheck": {**rep, "axes": 3}})]
+        return out
+    if kind == "data_arrays":  # the data a statistic is bootstrapped over: rows on the first axis
+        v = value[0]
+        return [_E("none", ()), _E("None entry", (None,)), _E("str entry", ("abc",)), _E("dict entry", ({"x": 1},)),
+                _E("scalar", (np.float64(1.0),)), _E("one row short", (v[:-1],)), _E("nan", (_set_first(v, math.nan),)),
+                _E("second array short", (v, v[:-1])), _E("list", (v.tolist(),), "same", (v,))]
+    if kind == "groups":
+        g = np.asarray(value)
+        return [_E("None", None), _E("str", "ab"), _E("dict", {"a": 1}), _E("2-d", g[None, :]), _E("scalar", 3),
+                _E("one label more", np.concatenate([g, g[:1]])), _E("one group", np.zeros_like(g)),
+                _E("nan label", _set_first(g, math.nan)), _E("None label", np.array([None] * g.size, dtype=object)),
+                _E("ragged", [[0], [0, 1]] + [[0]] * (g.size - 2)),
+                _E("list", g.tolist(), "same", g), _E("np.int32", g.astype(np.int32), "same", g)]
     if kind == "finite_result":
         return [_E("nan", _set_first(value, math.nan)), _E("inf", math.inf)]
     raise AssertionError(f"unknown kind {kind!r}")  # pragma: no cover - a typo in SPECS
@@ -1133,7 +1390,8 @@ def has_nonfinite(value):
 
 
 #: Functions whose results hold documented NaN sentinels (not garbage): skipped by :func:`has_nonfinite`.
-NAN_SENTINELS = {"E.smallest_passing", "R2.critical_md_over_n", "data.min_distance"}
+NAN_SENTINELS = {"E.smallest_passing", "R2.critical_md_over_n", "data.min_distance",
+                 "rb.Verdict", "V.check_optional_real"}   # a verdict's number and interval: NaN is "none"
 
 
 def _close_figures():
