@@ -51,7 +51,6 @@ import math
 import numbers
 import os
 import platform
-import subprocess
 import sys
 import time
 import zlib
@@ -63,6 +62,7 @@ from tqdm.auto import tqdm
 
 from .errors import StaleResultError
 from .recheck import RECHECK_ENV, recheck_sample, recheck_summary
+from .provenance import git_state, package_versions
 from .scale import SCALES, current_scale
 from .validation import (check_bool, check_exception_types, check_executor, check_int, check_path,
                          check_progress, check_real, check_str)
@@ -372,51 +372,6 @@ def get(name: str) -> Sweep:
     return reg[name]
 
 
-#: Environment variables that set the BLAS / OpenMP thread counts (recorded in the provenance).
-THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def git_state(root: Path | str | None = None) -> tuple[str, bool | None]:
-    """``(commit, dirty)`` of the git checkout holding ``root`` (default: this package's source).
-
-    ``("unknown", None)`` outside a checkout (a non-editable install) or without git;
-    ``dirty`` is whether tracked files differ from the commit.
-    """
-    root = check_path(root, "root", optional=True) or Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        if out.returncode != 0:
-            return "unknown", None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return out.stdout.strip(), bool(dirty)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", None
-
-
-def package_versions() -> dict:
-    """Versions of what computes a stored result: Python, expreg_nb, NumPy, SciPy, pandas, and the
-    BLAS NumPy was built with, with the thread settings of the environment."""
-    import numpy
-    import pandas
-    import scipy
-
-    from . import __version__
-
-    blas = "unknown"
-    try:
-        dep = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas = f"{dep.get('name', '?')} {dep.get('version', '?')}"
-        if dep.get("openblas configuration"):
-            blas += f" ({dep['openblas configuration'].strip()})"
-    except Exception:  # noqa: BLE001 - older NumPy: no dict form; the version line is enough
-        pass
-    return {"python": sys.version.split()[0], "expreg_nb": __version__, "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "pandas": pandas.__version__, "blas": blas,
-            "threads": {k: os.environ.get(k) for k in THREAD_ENV if os.environ.get(k) is not None}}
-
-
 def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str) -> dict:
     """The provenance record of a stored result (what :func:`store` writes as ``provenance.json``)."""
     from . import __version__, backend
@@ -617,7 +572,7 @@ if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(_main())
 
 
-__all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RECHECK_ENV", "RESULTS_DIR", "RESULTS_ENV", "THREAD_ENV",
-           "TIME_COLUMN", "Sweep", "StaleResultError", "failed", "get", "get_task", "git_state", "grid",
-           "load_result", "package_versions", "plain_value", "point_seed", "provenance", "recheck_sample",
+__all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RECHECK_ENV", "RESULTS_DIR", "RESULTS_ENV",
+           "TIME_COLUMN", "Sweep", "StaleResultError", "failed", "get", "get_task", "grid",
+           "load_result", "plain_value", "point_seed", "provenance", "recheck_sample",
            "recheck_summary", "registry", "result_dir", "results_root", "run", "store", "task", "task_id"]

@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 import expreg_nb
-from expreg_nb import backend, chunks, data, errors, landing, relu2, scale, seeding, stats, sweep, training
+from expreg_nb import backend, chunks, data, errors, landing, provenance, relu2, scale, seeding, stats, sweep, training
 from expreg_nb import recheck as RC
 from expreg_nb import robustness as RB
 from expreg_nb import exponential as ex
@@ -480,8 +480,8 @@ SPECS: list[Spec] = [
                      progress=False),
       dict(name="known_name", scale="scale", executor="executor", executor_desc="str", root="path_or_none"),
       valid=False),
-    S("sweep.git_state", sweep.git_state, lambda p: dict(root=None), dict(root="path_or_none")),
-    S("sweep.package_versions", sweep.package_versions, lambda p: dict()),
+    S("provenance.git_state", provenance.git_state, lambda p: dict(root=None), dict(root="path_or_none")),
+    S("provenance.package_versions", provenance.package_versions, lambda p: dict()),
     S("sweep.plain_value", sweep.plain_value, lambda p: dict(v=3, name="v"), dict(v="plain_value", name="str")),
     # ------------------------------------------------------------------ stored-result rechecks (a toy sweep)
     S("recheck.recheck_mode", RC.recheck_mode, lambda p: dict(mode="sample"), dict(mode="recheck_mode")),

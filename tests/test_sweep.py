@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expreg_nb import sweep
+from expreg_nb import provenance, sweep
 from expreg_nb.relu2.experiments import fit_task
 
 # Small but real runs of Part II's task; c = 600 makes gradient descent diverge even after
@@ -137,7 +137,7 @@ def test_command_line_lists_and_runs(tmp_path, capsys, monkeypatch):
 
 def test_git_state_outside_a_checkout(tmp_path):
     # rules out: a made-up commit (or a crash) where there is no git checkout (a non-editable install)
-    assert sweep.git_state(tmp_path) == ("unknown", None)
+    assert provenance.git_state(tmp_path) == ("unknown", None)
 
 
 def test_module_runs_as_a_script():
