@@ -105,6 +105,52 @@ def parity_tree_cost(sizes):
     return 2 * D, neurons, weights
 
 
+def flat_parity_layers(subsets, stage):
+    """Two layers computing XOR over each row of the 0/1 matrix ``subsets``, without a tree:
+    a thermometer 1[sum_{i in S} h_i - j >= 0] for j = 1..|S|, then the alternating sum
+    1[sum_j (-1)^(j+1) t_j - 1 >= 0] (one when an odd number of inputs is on).
+
+    Depth 2 whatever |S|, but |S| + 1 neurons and |S|^2 + |S| weights per parity, against
+    the 2 ceil(log2 |S|) layers, about 3 |S| neurons and 6 |S| weights of :func:`parity_layers`.
+    Returns ``(layers, out)`` as :func:`parity_layers` does.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
+    S = np.asarray(to_numpy(subsets) if is_device_array(subsets) else subsets).astype(bool)
+    if S.ndim != 2 or not S.any(axis=1).all():
+        raise ValueError("subsets must be a 2-D 0/1 matrix whose every row contains an input")
+    sizes = S.sum(axis=1)
+    K = int(sizes.max())
+    tree = np.repeat(np.arange(S.shape[0]), sizes)  # thermometer unit -> its parity
+    level = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1  # j = 1..|S|
+    inputs = [np.flatnonzero(row) for row in S]
+    idx_a = np.zeros((tree.size, K), np.int64)
+    w_a = np.zeros((tree.size, K), np.int64)
+    for t, cols in enumerate(inputs):  # one row pattern per parity (rows of A), not per point
+        rows = np.flatnonzero(tree == t)
+        idx_a[rows, : cols.size] = cols
+        w_a[rows, : cols.size] = 1
+    first = sparse_layer(idx_a, w_a, -level, stage)
+    idx_b = np.zeros((S.shape[0], K), np.int64)
+    w_b = np.zeros((S.shape[0], K), np.int64)
+    starts = np.cumsum(sizes) - sizes
+    cols = np.arange(K)[None, :]
+    mask = cols < sizes[:, None]
+    idx_b[mask] = (starts[:, None] + cols)[mask]
+    w_b[mask] = np.where(cols % 2 == 0, 1, -1).repeat(S.shape[0], axis=0)[mask]
+    second = sparse_layer(idx_b, w_b, np.full(S.shape[0], -1), stage)
+    return [first, second], np.arange(S.shape[0])
+
+
+def flat_parity_cost(sizes):
+    """Exact (layers, neurons, weights) of :func:`flat_parity_layers` for parities over ``sizes``
+    inputs each: 2 layers, sum (s + 1) neurons, sum (s^2 + s) weights."""
+    s = int_array(sizes, "sizes", minimum=1).ravel()
+    if s.size == 0:
+        return 0, 0, 0
+    return 2, int((s + 1).sum()), int((s * s + s).sum())
+
+
 def nonzero_f2_matrix(rng, rows, cols):
     """Uniform F2 matrix conditioned on every row being nonzero."""
     A = rng.integers(0, 2, size=(rows, cols)).astype(bool)
@@ -150,5 +196,5 @@ def equality_layer(inputs, n_blocks, nbits, n_values):
 
 
 
-__all__ = ["bits_value", "equality_layer", "f2_product", "nonzero_f2_matrix", "parity_layers",
-           "parity_tree_cost", "sparse_layer", "bits_of"]
+__all__ = ["bits_value", "equality_layer", "f2_product", "flat_parity_cost", "flat_parity_layers",
+           "nonzero_f2_matrix", "parity_layers", "parity_tree_cost", "sparse_layer", "bits_of"]

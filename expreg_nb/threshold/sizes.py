@@ -1,19 +1,24 @@
 """Part III: the sizes each lemma prescribes, and the exact size of a network from its parameters.
 
-:func:`compression_bits`, :func:`block_count`, :func:`group_bits`, :func:`max_group_size`
-are the parameters of the stages; :func:`stage_formula` gives the exact per-stage
-(layers, neurons, weights) from them, and :func:`formula_info` computes the parameters the
-builder would use at (n, delta, d) without building anything.
+:func:`compression_bits`, :func:`block_count`, :func:`group_bits`, :func:`max_group_size`,
+:func:`block_bits` are the parameters of the stages; :func:`stage_formula` gives the exact
+per-stage (layers, neurons, weights) from them, and :func:`formula_info` computes the
+parameters the builder would use at (n, delta, d) without building anything
+(:func:`expected_info`: the same with the expected row sizes of the F2 matrices instead of a
+draw, cheap at any k1).  :func:`build_bytes` predicts the memory a build takes and
+:func:`check_buildable` refuses, before anything is built, a network that would not fit
+(:class:`NetworkTooLargeError`).
 """
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 from ..seeding import make_rng
 from ..validation import check_int, check_open_unit
-from .gadgets import nonzero_f2_matrix, parity_tree_cost
+from .gadgets import flat_parity_cost, nonzero_f2_matrix, parity_tree_cost
 from .hyperplanes import hyperplane_budget
 from .network import STAGES
 
@@ -35,6 +40,13 @@ def group_bits(n) -> int:
     """b0 = ceil(log2(n) / 2): r = 2^b0 >= sqrt(n) groups."""
     n = check_int(n, "n")
     return math.ceil(math.log2(n) / 2) if n > 1 else 0
+
+
+def block_bits(L) -> int:
+    """b = max(1, ceil(log2(2 L))): bits of a block hash, so that T = 2^b >= 2 L for groups of at
+    most L points ({prf:ref}`lem-thr-private`)."""
+    L = check_int(L, "L")
+    return max(1, math.ceil(math.log2(2 * L)))
 
 
 def max_group_size(n) -> int:
@@ -64,11 +76,12 @@ def stage_formula(info) -> dict:
     ``info`` needs d, n, k1, compression_rows, hash_rows, b0, B, b (as in
     ``ThresholdNetwork.info``, or from :func:`formula_info`).  With T = 2^b, r = 2^b0:
     gaussian 1 / k1 / d k1; compression and hashing :func:`parity_tree_cost` of their row
-    sizes; lifting 1 / B T + r / B T b + r b0; memorization 1 / r / n + r; output 1 / 1 / r.
+    sizes (:func:`flat_parity_cost` if ``info["parity"] == "flat"``); lifting 1 / B T + r / B T b + r b0; memorization 1 / r / n + r; output 1 / 1 / r.
     """
     T, r = 2 ** info["b"], 2 ** info["b0"]
-    comp = parity_tree_cost(info["compression_rows"])
-    hashing = parity_tree_cost(info["hash_rows"])
+    cost = PARITY_COSTS[info.get("parity", "tree")]
+    comp = cost(info["compression_rows"])
+    hashing = cost(info["hash_rows"])
     rows = {
         "gaussian": (1, info["k1"], info["d"] * info["k1"]),
         "compression": comp,
@@ -90,7 +103,7 @@ def formula_info(n, delta, d, *, eta=0.01, seed=0, group_size=None, k1=None):
     m = compression_bits(n, eta)
     b0, B = group_bits(n), block_count(n, eta)
     L = -(-n // 2**b0) if group_size is None else check_int(group_size, "group_size")
-    b = max(1, math.ceil(math.log2(2 * L)))
+    b = block_bits(L)
     comp = nonzero_f2_matrix(make_rng(seed, "threshold", "compress", 0), m, k1).sum(axis=1)
     rng = make_rng(seed, "threshold", "hash", 0)
     rows = np.r_[nonzero_f2_matrix(rng, b0, m).sum(axis=1),
@@ -101,5 +114,93 @@ def formula_info(n, delta, d, *, eta=0.01, seed=0, group_size=None, k1=None):
 
 
 
-__all__ = ["block_count", "compression_bits", "formula_info", "group_bits", "group_size_failure_bound",
-           "max_group_size", "stage_formula"]
+#: Exact size of the parity layers of each kind (``build_memorizer(..., parity=...)``).
+PARITY_COSTS = {"tree": parity_tree_cost, "flat": flat_parity_cost}
+
+
+def expected_info(n, delta, d, *, eta=0.01, k1=None, group_size=None, parity="tree"):
+    """As :func:`formula_info`, with every F2 row of its expected size ceil(cols / 2) instead
+    of a random draw, so that it costs nothing at any k1 (for :func:`check_buildable`)."""
+    n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
+    if parity not in PARITY_COSTS:
+        raise ValueError(f"parity must be one of {', '.join(PARITY_COSTS)}, got {parity!r}")
+    k1 = hyperplane_budget(n, delta, eta) if k1 is None else check_int(k1, "k1")
+    m = compression_bits(n, eta)
+    b0, B = group_bits(n), block_count(n, eta)
+    L = -(-n // 2**b0) if group_size is None else check_int(group_size, "group_size")
+    b = block_bits(L)
+    return {"n": n, "d": d, "k1": k1, "m": m, "b0": b0, "B": B, "b": b, "max_group": L,
+            "parity": parity, "compression_rows": np.full(m, -(-k1 // 2), np.int64),
+            "hash_rows": np.full(b0 + B * b, -(-m // 2), np.int64)}
+
+
+def build_bytes(info) -> int:
+    """Predicted peak bytes of :func:`build_memorizer` for the parameters ``info`` (as from
+    :func:`expected_info`), beyond the data: the largest of its phases (Gaussian codes,
+    compression, hashing, verification), plus the stored layers.  Calibrated against
+    measured peaks in ``tests/test_threshold_audit.py``; meant to be an upper estimate."""
+    n, d, k1, m = info["n"], info["d"], info["k1"], info["m"]
+    bits = info["b0"] + info["B"] * info["b"]
+    sizes = stage_formula(info)
+    neurons = sum(row["neurons"] for row in sizes.values())
+    weights = sum(row["weights"] for row in sizes.values())
+    nnz_c = int(np.sum(info["compression_rows"]))
+    block = 2 * 32 * 2**20  # forward blocks in flight
+    gaussian = 3 * k1 * n + 8 * k1 * d
+    compression = k1 * n + 9 * m * k1 + 100 * nnz_c + m * n + 4 * k1 * min(n, F2_CHUNK)
+    hashing = (k1 + m + 3 * bits + 56 * info["B"] + 64) * n
+    layers = 40 * weights + 16 * neurons
+    return int(max(gaussian, compression, hashing) + layers + block + 32 * 2**20)
+
+
+#: Columns (points) per block of the F2 products of the builder.
+F2_CHUNK = 2**16
+
+#: Environment variable: the most memory (GiB) a build may take (default: 80% of the machine's).
+MEMORY_ENV = "EXPREG_MEMORY_GIB"
+
+
+def memory_limit_bytes() -> int:
+    """The memory a build may take: ``$EXPREG_MEMORY_GIB`` GiB if set, else 80% of physical memory."""
+    raw = os.environ.get(MEMORY_ENV, "").strip()
+    if raw:
+        try:
+            gib = float(raw)
+        except ValueError:
+            raise ValueError(f"{MEMORY_ENV} must be a number of GiB, got {raw!r}") from None
+        if not (gib > 0 and math.isfinite(gib)):
+            raise ValueError(f"{MEMORY_ENV} must be a positive number of GiB, got {raw!r}")
+        return int(gib * 2**30)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 16 GiB
+        total = 16 * 2**30
+    return int(0.8 * total)
+
+
+class NetworkTooLargeError(MemoryError):
+    """The network the lemmas prescribe would not fit in memory; raised before anything is built."""
+
+
+def check_buildable(n, delta, d, *, eta=0.01, k1=None, parity="tree", limit=None):
+    """Raise :class:`NetworkTooLargeError` if :func:`build_bytes` of the prescribed network exceeds
+    ``limit`` bytes (default :func:`memory_limit_bytes`); return the predicted bytes otherwise."""
+    info = expected_info(n, delta, d, eta=eta, k1=k1, parity=parity,
+                         group_size=max_group_size(check_int(n, "n")))
+    need = build_bytes(info)
+    limit = memory_limit_bytes() if limit is None else check_int(limit, "limit")
+    if need > limit:
+        sizes = stage_formula(info)
+        neurons = sum(row["neurons"] for row in sizes.values())
+        raise NetworkTooLargeError(
+            f"the network for n={info['n']}, d={info['d']}, delta={delta:g}, eta={eta:g} would have "
+            f"k1={info['k1']:,} Gaussian hyperplanes and about {neurons:.3g} neurons; building it "
+            f"needs about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB allowed "
+            f"(set {MEMORY_ENV}; default 80% of this machine's memory). Nothing was built. A first "
+            f"layer sized to the data (first_layer='smallest') or a larger delta makes it smaller.")
+    return need
+
+
+__all__ = ["F2_CHUNK", "MEMORY_ENV", "NetworkTooLargeError", "PARITY_COSTS", "block_bits", "block_count", "build_bytes",
+           "check_buildable", "compression_bits", "expected_info", "formula_info", "group_bits",
+           "group_size_failure_bound", "max_group_size", "memory_limit_bytes", "stage_formula"]
