@@ -172,11 +172,12 @@ def hashing_stage(z, z_pos, *, seed, eta=0.01, max_attempts=20, parity="tree"):
         b = block_bits(L)
         T = 2**b
         Hm = nonzero_f2_matrix(rng, B * b, m)
-        hb = _f2(Hm, z)
-        hv = np.stack([bits_value(hb[j * b:(j + 1) * b]) for j in range(B)], axis=1)  # (n, B)
-        key = group[:, None] * (B * T) + np.arange(B)[None, :] * T + hv
-        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
-        private = counts[inv.reshape(n, B)] == 1
+        hv = np.empty((n, B), np.int64 if r * T >= 2**31 else np.int32)
+        private = np.empty((n, B), bool)
+        for j in range(B):  # one block at a time (memory O(n) per block, not O(n B))
+            hv[:, j] = bits_value(_f2(Hm[j * b:(j + 1) * b], z))
+            _, inv, counts = np.unique(group * T + hv[:, j], return_inverse=True, return_counts=True)
+            private[:, j] = counts[inv] == 1  # alone in its group with this value of block j
         if private.any(axis=1).all():
             break
     else:

@@ -148,7 +148,7 @@ def build_bytes(info) -> int:
     block = 2 * 32 * 2**20  # forward blocks in flight
     gaussian = 3 * k1 * n + 8 * k1 * d
     compression = k1 * n + 9 * m * k1 + 100 * nnz_c + m * n + 4 * k1 * min(n, F2_CHUNK)
-    hashing = (k1 + m + 3 * bits + 56 * info["B"] + 64) * n
+    hashing = (2 * m + 2 * bits + 9 * info["B"] + 96) * n
     layers = 40 * weights + 16 * neurons
     return int(max(gaussian, compression, hashing) + layers + block + 32 * 2**20)
 
