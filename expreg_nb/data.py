@@ -1,6 +1,7 @@
 """Reproducible synthetic data (drawn on the host, returned on the active backend)."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -239,17 +240,23 @@ def simplex_points(n, delta, d=None, *, xp=None):
 
 
 def lattice_shell(d, norm):
-    """Every v in Z^d with ||v||^2 = ``norm`` (rows of an int8 array), for small ``norm``.
+    """Every v in Z^d with ||v||^2 = ``norm`` (rows of a read-only int8 array), for small ``norm``
+    (cached: the norm-8 shell of Z^16 takes a few seconds to enumerate).
 
     Two distinct such vectors have ||u - v||^2 = 2 norm - 2 u.v >= 2 (u.v is an integer below
     norm), so the normalized points v / sqrt(norm) are sqrt(2 / norm)-separated exactly:
     e.g. 3,994,080 points on S^15 at distance >= 1/2 for d = 16, norm = 8.
     """
-    import itertools
-
     d, norm = check_int(d, "d"), check_int(norm, "norm")
     if norm > 12:
         raise ValueError(f"norm must be at most 12 (the shell is enumerated), got {norm}")
+    return _lattice_shell(d, norm)
+
+
+@functools.lru_cache(maxsize=4)
+def _lattice_shell(d, norm):
+    """The enumeration behind :func:`lattice_shell` (by multisets of squares, positions, signs)."""
+    import itertools
 
     def patterns(rest, largest):  # nonincreasing positive integers whose squares sum to rest
         if rest == 0:
@@ -287,7 +294,9 @@ def lattice_shell(d, norm):
         rows = np.arange(out.shape[0])[:, None]
         out[rows, np.repeat(cols, 2**k, axis=0)] *= np.tile(signs, (placements.shape[0], 1))
         blocks.append(out)
-    return np.concatenate(blocks) if blocks else np.zeros((0, d), np.int8)
+    out = np.concatenate(blocks) if blocks else np.zeros((0, d), np.int8)
+    out.flags.writeable = False
+    return out
 
 
 def shell_points(n, *, seed, d=16, norm=8, xp=None):

@@ -221,12 +221,16 @@ def vershynin_threshold(delta, eps=0.1) -> float:
     gap = lambda t: math.log(max(vershynin_overlap(t, delta), 1e-300)) - math.log(eps)
     if gap(0.0) <= 0:
         return 0.0
-    hi = 1.0
+    # start from the small-delta law tau* ~ 2 Pbar^{-1}(eps/2) / delta (vershynin_limit_slope)
+    guess = max(0.5, 2 * math.sqrt(vershynin_limit_slope(eps) * math.log(10) / 2) / delta)
+    lo, hi = 0.0, guess
     while gap(hi) > 0:
-        hi *= 2
+        lo, hi = hi, 2 * hi
         if hi > 1e160:
             raise ValueError(f"delta={delta} is too small: tau* does not fit a float")
-    return float(optimize.brentq(gap, hi / 2 if hi > 1 else 0.0, hi, xtol=1e-13 * hi, rtol=1e-13))
+    if lo == 0.0 and gap(hi / 2) > 0:
+        lo = hi / 2
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-13 * hi, rtol=1e-13))
 
 
 def vershynin_width_log10(delta, eps=0.1) -> float:

@@ -108,18 +108,20 @@ def _rows(R, count, cols):
     return np.r_[np.maximum(sizes, 1), np.full(count - sizes.size, max(1, -(-cols // 2)), np.int64)]
 
 
-def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None):
+def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, parity="tree"):
     """Audit the sizes of the memorizer ``net`` built on the rows of ``X`` (see the module text).
 
     ``delta`` and ``eta`` are those the network was built for; ``first_layer="smallest"``
     (with the builder's ``seed``) prescribes k1 = the smallest separating prefix of that
-    seed's Gaussian draw instead of the union bound.  Returns an :class:`Audit`.
+    seed's Gaussian draw instead of the union bound; ``parity="flat"`` prescribes the flat
+    parities of :func:`flat_parity_layers` instead of XOR trees.  Returns an :class:`Audit`.
     """
     import pandas as pd
 
     if not isinstance(net, ThresholdNetwork):
         raise TypeError(f"net must be a ThresholdNetwork, got {type(net).__name__}")
     X = to_numpy(as_float_array(X, "X", ndim=2))
+    net = net.to(np)  # the audit runs on the host, whatever the backend of the network
     n, d = X.shape
     want = prescription(n, delta, eta=eta)
     if first_layer == "smallest":
@@ -128,6 +130,8 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None):
         want["k1"] = hyperplanes_to_separate(X, seed=seed)
     elif first_layer != "union_bound":
         raise ValueError(f"first_layer must be 'union_bound' or 'smallest', got {first_layer!r}")
+    if parity not in ("tree", "flat"):
+        raise ValueError(f"parity must be 'tree' or 'flat', got {parity!r}")
     problems = []
     stages = _stage_layers(net)
     rng = np.random.default_rng(0)
@@ -172,7 +176,7 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None):
     if A.size and not distinct_rows(z.T):
         problems.append("the compression merges two points")
     # the trees the lemmas prescribe: m (b0 + B b) rows, of the sizes measured where they exist
-    prescribed = stage_formula({"n": n, "d": d, "k1": want["k1"], "b0": b0, "B": B, "b": b,
+    prescribed = stage_formula({"n": n, "d": d, "k1": want["k1"], "b0": b0, "B": B, "b": b, "parity": parity,
                                 "compression_rows": _rows(A, want["m"], want["k1"]),
                                 "hash_rows": _rows(H, b0 + B * b, want["m"])})
     built = net.stage_sizes()

@@ -196,8 +196,9 @@ def check_buildable(n, delta, d, *, eta=0.01, k1=None, parity="tree", limit=None
             f"the network for n={info['n']}, d={info['d']}, delta={delta:g}, eta={eta:g} would have "
             f"k1={info['k1']:,} Gaussian hyperplanes and about {neurons:.3g} neurons; building it "
             f"needs about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB allowed "
-            f"(set {MEMORY_ENV}; default 80% of this machine's memory). Nothing was built. A first "
-            f"layer sized to the data (first_layer='smallest') or a larger delta makes it smaller.")
+            f"(set {MEMORY_ENV}; default 80% of this machine's memory). Nothing was built. k1 grows "
+            f"like log(n) / delta: a larger delta, or a first layer sized to the data (first_layer="
+            f"'smallest', when the data are easier than the worst case), makes it smaller.")
     return need
 
 

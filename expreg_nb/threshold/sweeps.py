@@ -32,7 +32,7 @@ from .sizes import max_group_size
 MAP_KINDS = ("random", "circle", "orthogonal", "simplex", "clusters")
 
 
-def _reset_peak():
+def reset_peak_memory():
     """Start a new peak-RSS window (Linux: /proc/self/clear_refs), so that the peak measured
     after it is that of the build (with the data resident), not of earlier work."""
     try:
@@ -42,8 +42,8 @@ def _reset_peak():
         pass
 
 
-def _peak_gib():
-    """Peak resident memory of this process (GiB) since :func:`_reset_peak` (VmHWM), or ever."""
+def peak_memory_gib():
+    """Peak resident memory of this process (GiB) since :func:`reset_peak_memory` (VmHWM), or ever."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -63,7 +63,7 @@ def past_crossover_task(n, seed=0, eta=0.01, d=16, norm=8, probes=20000):
     X = data.shell_points(n, seed=seed, d=d, norm=norm)
     delta = math.sqrt(2 / norm)
     y = make_rng(seed, "part3", "past-crossover").integers(0, 2, n)
-    _reset_peak()
+    reset_peak_memory()
     t = time.perf_counter()
     net = build_memorizer(X, y, seed=seed, delta=delta, eta=eta, verify_delta=False)
     build_s = time.perf_counter() - t
@@ -85,7 +85,7 @@ def past_crossover_task(n, seed=0, eta=0.01, d=16, norm=8, probes=20000):
             "typical_group": typical_group_size(n), "max_group_accepted": max_group_size(n),
             "kept_at_1e-6": kept, "build_s": build_s, "predict_s": predict_s, "audit_s": audit_s,
             "gaussian_s": sec["gaussian"], "compression_s": sec["compression"], "hashing_s": sec["hashing"],
-            "total_s": time.perf_counter() - t0, "peak_rss_gib": _peak_gib()}
+            "total_s": time.perf_counter() - t0, "peak_rss_gib": peak_memory_gib()}
 
 
 @sweep.task("thr-crossover")
@@ -127,7 +127,8 @@ def map_task(kind, n, d, data_seed=0, seed=0):
     out = {"points": X.shape[0], "dim": X.shape[1], "delta": delta}
     deep = build_memorizer(X, y, seed=seed, delta=min(delta, 2.0))
     out.update(deep_neurons=deep.n_neurons, deep_weights=deep.n_weights, deep_depth=deep.depth,
-               deep_ok=bool(np.array_equal(to_numpy(deep.predict(X)), y)))
+               deep_ok=bool(np.array_equal(to_numpy(deep.predict(X)), y)),
+               deep_audit_ok=audit(deep, X, delta=deep.info["delta"]).ok)
     try:
         baum = build_baum(X, y, seed=seed)
         out.update(baum_neurons=baum.n_neurons, baum_weights=baum.n_weights, baum_splits=baum.info["splits"],
@@ -141,19 +142,25 @@ def map_task(kind, n, d, data_seed=0, seed=0):
 
 
 @sweep.task("thr-audit")
-def audit_task(n, d, delta, data_seed=0, seed=0, eta=0.01, inflate="none"):
+def audit_task(n, d, delta, data_seed=0, seed=0, eta=0.01, inflate="none", first_layer="union_bound",
+               labelings=1):
     """Build on delta-separated points (with the builder inflated in stage ``inflate``, or not) and
-    audit: ``audit_ok``, the neurons, and whether it still memorizes."""
+    audit: ``audit_ok``, the neurons, and whether it memorizes its labels and ``labelings - 1``
+    further random labelings by relabeling only (``memorized``)."""
     X = data.separated_points(n, d, delta, seed=data_seed)
     y = make_rng(data_seed, "part3", "audit").integers(0, 2, n)
+    kw = dict(seed=seed, delta=delta, eta=eta, first_layer=first_layer)
     if inflate == "none":
-        net = build_memorizer(X, y, seed=seed, delta=delta, eta=eta)
+        net = build_memorizer(X, y, **kw)
     else:
         with inflated(inflate):
-            net = build_memorizer(X, y, seed=seed, delta=delta, eta=eta)
-    rep = audit(net, X, delta=delta, eta=eta)
-    return {"audit_ok": rep.ok, "neurons": net.n_neurons,
-            "memorized": bool(np.array_equal(to_numpy(net.predict(X)), y))}
+            net = build_memorizer(X, y, **kw)
+    rep = audit(net, X, delta=delta, eta=eta, first_layer=first_layer, seed=seed)
+    ok = bool(np.array_equal(to_numpy(net.predict(X)), y))
+    for t in range(1, labelings):
+        y_t = make_rng(data_seed, "part3", "audit", t).integers(0, 2, n)
+        ok &= bool(np.array_equal(to_numpy(net.with_labels(y_t).predict(X)), y_t))
+    return {"audit_ok": rep.ok, "neurons": net.n_neurons, "memorized": ok}
 
 
 #: Named sweeps of Part III (see :mod:`expreg_nb.sweep`).
@@ -168,4 +175,5 @@ SWEEPS = [
     ),
 ]
 
-__all__ = ["MAP_KINDS", "SWEEPS", "audit_task", "crossover_task", "map_data", "map_task", "past_crossover_task"]
+__all__ = ["MAP_KINDS", "SWEEPS", "audit_task", "crossover_task", "map_data", "map_task", "past_crossover_task",
+           "peak_memory_gib", "reset_peak_memory"]
