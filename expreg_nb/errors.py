@@ -1,5 +1,6 @@
 """Errors shared across the package: the environment configuration (``EXPREG_BACKEND``,
-``EXPREG_SCALE``) and the expected failures of a run (:class:`MemorizationError`).
+``EXPREG_SCALE``) and the expected failures of a run (:class:`MemorizationError`), and a stored result that the
+current code no longer reproduces (:class:`StaleResultError`).
 
 A script that lets a :class:`ConfigError` escape (``python -c ...``) prints it
 as one line, ``expreg_nb: <message>``, and exits with status 1, instead of a
@@ -18,6 +19,10 @@ class ConfigError(Exception):
 
 class MemorizationError(RuntimeError):
     """A randomized construction (Part III's memorizer) did not succeed within ``max_attempts`` draws."""
+
+
+class StaleResultError(RuntimeError):
+    """A stored result does not match the current definition of its sweep or what the current code computes."""
 
 
 def env_choice(var: str, choices: tuple[str, ...], error: type[ConfigError], what: str) -> str:
@@ -40,3 +45,6 @@ def _excepthook(exc_type, exc, tb, _previous=sys.excepthook):
 if not getattr(sys.excepthook, "_expreg_nb", False):
     _excepthook._expreg_nb = True
     sys.excepthook = _excepthook
+
+
+__all__ = ["ConfigError", "MemorizationError", "StaleResultError", "env_choice"]

@@ -33,7 +33,10 @@ named sweep and writes ``table.csv`` and ``provenance.json`` under
 if set, else the package's own ``expreg_nb/results`` (package data, so a
 non-editable install carries the stored results).  A chapter reads a result back
 with :func:`load_result`, which refuses a table whose grid hash no longer matches
-the sweep's current definition, so a stale result fails the build.
+the sweep's current definition and reruns a seeded sample of its rows with the
+current code, comparing every column (:mod:`expreg_nb.recheck`;
+``$EXPREG_RECHECK``), so a stale result fails the build;
+``python -m expreg_nb.sweep [NAME] --recheck [all]`` does the same from the shell.
 """
 from __future__ import annotations
 
@@ -57,6 +60,8 @@ from typing import Callable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
+from .errors import StaleResultError
+from .recheck import RECHECK_ENV, recheck_sample, recheck_summary
 from .scale import SCALES, current_scale
 
 #: The package's own results store (package data): ``RESULTS_DIR/NAME/SCALE/``.
@@ -71,9 +76,6 @@ ENTRY_POINT_GROUP = "expreg_nb.sweeps"
 ERROR_COLUMN = "error"
 TIME_COLUMN = "seconds"
 
-
-class StaleResultError(RuntimeError):
-    """A stored result does not match the current definition of its sweep."""
 
 
 # --------------------------------------------------------------------------- tasks
@@ -136,11 +138,11 @@ def grid(**axes) -> list[dict]:
         vals = list(vals)
         if not vals:
             raise ValueError(f"axis {name!r} is empty")
-        values.append([_plain(v, name) for v in vals])
+        values.append([plain_value(v, name) for v in vals])
     return [dict(zip(axes, combo)) for combo in itertools.product(*values)]
 
 
-def _plain(v, name):
+def plain_value(v, name):
     """A grid value as a plain Python scalar (NumPy scalars included), so it hashes and pickles."""
     if v is None or isinstance(v, (bool, str)):
         return v
@@ -149,7 +151,7 @@ def _plain(v, name):
     if isinstance(v, numbers.Real):
         return float(v)
     if hasattr(v, "item"):
-        return _plain(v.item(), name)
+        return plain_value(v.item(), name)
     raise TypeError(f"axis {name!r} holds {type(v).__name__}; grid values must be numbers, strings, "
                     f"bools or None")
 
@@ -317,20 +319,55 @@ def get(name: str) -> Sweep:
     return reg[name]
 
 
-def _git_commit(root: Path) -> str:
+#: Environment variables that set the BLAS / OpenMP thread counts (recorded in the provenance).
+THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def git_state(root: Path | str | None = None) -> tuple[str, bool | None]:
+    """``(commit, dirty)`` of the git checkout holding ``root`` (default: this package's source).
+
+    ``("unknown", None)`` outside a checkout (a non-editable install) or without git;
+    ``dirty`` is whether tracked files differ from the commit.
+    """
+    root = Path(__file__).resolve().parent.parent if root is None else Path(root)
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=10)
+        if out.returncode != 0:
+            return "unknown", None
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
+        return out.stdout.strip(), bool(dirty)
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return "unknown", None
+
+
+def package_versions() -> dict:
+    """Versions of what computes a stored result: Python, expreg_nb, NumPy, SciPy, pandas, and the
+    BLAS NumPy was built with, with the thread settings of the environment."""
+    import numpy
+    import pandas
+    import scipy
+
+    from . import __version__
+
+    blas = "unknown"
+    try:
+        dep = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{dep.get('name', '?')} {dep.get('version', '?')}"
+        if dep.get("openblas configuration"):
+            blas += f" ({dep['openblas configuration'].strip()})"
+    except Exception:  # noqa: BLE001 - older NumPy: no dict form; the version line is enough
+        pass
+    return {"python": sys.version.split()[0], "expreg_nb": __version__, "numpy": numpy.__version__,
+            "scipy": scipy.__version__, "pandas": pandas.__version__, "blas": blas,
+            "threads": {k: os.environ.get(k) for k in THREAD_ENV if os.environ.get(k) is not None}}
 
 
 def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str) -> dict:
     from . import __version__, backend
 
+    commit, dirty = git_state()
     return {
         "sweep": sweep.name,
         "description": sweep.description,
@@ -339,7 +376,9 @@ def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str
         "points": len(sweep.points(scale)),
         "grid": sweep.points(scale),
         "package_version": __version__,
-        "git_commit": _git_commit(Path(__file__).resolve().parent.parent),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "versions": package_versions(),
         "backend": backend.describe(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "python": sys.version.split()[0],
@@ -380,11 +419,20 @@ def store(name: str, scale: str, *, executor=None, executor_desc: str = "serial"
     return df, prov
 
 
-def load_result(name: str, scale: str = "full", *, root: Path | None = None, check: bool = True):
+def load_result(name: str, scale: str = "full", *, root: Path | None = None, check: bool = True,
+                recheck: str | bool | None = None):
     """The stored ``(table, provenance)`` of a named sweep.
 
     With ``check=True`` (the default) a :class:`StaleResultError` is raised when
-    the stored grid hash differs from the sweep's current definition.
+    the stored grid hash differs from the sweep's current definition, and rows of
+    the stored table are run again with the current code and compared column by
+    column (:mod:`expreg_nb.recheck`): ``recheck="sample"`` (a seeded sample,
+    :func:`recheck_sample`), ``"all"`` or ``"off"``; ``None`` (the default) reads
+    ``$EXPREG_RECHECK`` (default ``sample``).  A difference raises
+    :class:`StaleResultError` naming the sweep, row, column and both values.  The
+    report of what was rechecked is ``provenance["recheck"]``;
+    :func:`recheck_summary` turns it into the line a chapter prints.
+    ``check=False`` skips both checks (unless ``recheck`` is given).
     """
     import pandas as pd
 
@@ -400,7 +448,17 @@ def load_result(name: str, scale: str = "full", *, root: Path | None = None, che
                 f"the stored result of {name!r} ({scale}) was made with grid hash "
                 f"{prov.get('grid_hash', '?')[:12]}, but the sweep's definition now hashes to "
                 f"{current[:12]}; rerun: python -m expreg_nb.sweep {name} --scale {scale}")
-    return pd.read_csv(out / "table.csv"), prov
+    table = pd.read_csv(out / "table.csv")
+    if check or recheck is not None:
+        prov["recheck"] = _recheck_stored(name, scale, table, prov, recheck)
+    return table, prov
+
+
+def _recheck_stored(name: str, scale: str, table, prov: dict, mode) -> dict:
+    """Rerun rows of a stored table (:func:`expreg_nb.recheck.recheck`) and return the report."""
+    from .recheck import recheck, recheck_mode
+
+    return recheck(table, get(name), scale, prov, mode=recheck_mode(mode))
 
 
 # --------------------------------------------------------------------------- command line
@@ -414,7 +472,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None,
                     help=f"results root (default ${RESULTS_ENV}, else {RESULTS_DIR})")
     ap.add_argument("--list", action="store_true", help="list the named sweeps and exit")
+    ap.add_argument("--recheck", nargs="?", const="sample", choices=("sample", "all"), default=None,
+                    help="instead of running: rerun a seeded sample of the stored table of NAME (or with "
+                         "'all' every row) and compare it with the current code; without NAME, every "
+                         "stored table (scale default: full)")
     args = ap.parse_args(argv)
+    if args.recheck:
+        return _recheck_main(args.name, args.scale or "full", args.recheck, args.out)
     if args.list or not args.name:
         for name, s in sorted(registry().items()):
             sizes = ", ".join(f"{k}: {len(v)} runs" for k, v in s.grids.items())
@@ -439,14 +503,33 @@ def main(argv=None) -> int:
     return 0
 
 
+def _recheck_main(name: str | None, scale: str, mode: str, root) -> int:
+    """``--recheck``: one line per stored table; status 1 if any is stale."""
+    names = [name] if name else sorted(n for n in registry() if (result_dir(n, scale, root) / "table.csv").exists())
+    if not names:
+        print(f"no stored tables at scale {scale!r} in {results_root(root)}")
+        return 0
+    stale = 0
+    for n in names:
+        try:
+            _, prov = load_result(n, scale, root=root, recheck=mode)
+        except StaleResultError as exc:
+            stale += 1
+            print(f"STALE {exc}", flush=True)
+        else:
+            print(recheck_summary(prov), flush=True)
+    return 1 if stale else 0
+
+
 if __name__ == "__main__":  # pragma: no cover
-    # run the package's own module, not this __main__ copy: the entry points' Sweep objects are
-    # instances of expreg_nb.sweep.Sweep, which a second copy of this module would not recognize
+    # run the imported module's main, not this __main__ copy: the Parts' entry points build their
+    # Sweep objects from expreg_nb.sweep, whose classes are not this copy's
     from expreg_nb.sweep import main as _main
 
     raise SystemExit(_main())
 
 
-__all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RESULTS_DIR", "RESULTS_ENV", "TIME_COLUMN", "Sweep",
-           "StaleResultError", "failed", "get", "get_task", "grid", "load_result", "point_seed", "provenance",
-           "registry", "result_dir", "results_root", "run", "store", "task", "task_id"]
+__all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RECHECK_ENV", "RESULTS_DIR", "RESULTS_ENV", "THREAD_ENV",
+           "TIME_COLUMN", "Sweep", "StaleResultError", "failed", "get", "get_task", "git_state", "grid",
+           "load_result", "package_versions", "plain_value", "point_seed", "provenance", "recheck_sample",
+           "recheck_summary", "registry", "result_dir", "results_root", "run", "store", "task", "task_id"]

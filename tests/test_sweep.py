@@ -97,8 +97,16 @@ def test_store_and_load_with_grid_hash(tmp_path, monkeypatch):
     df, prov = sweep.store("tiny", "book", root=tmp_path)
     back, prov2 = sweep.load_result("tiny", "book", root=tmp_path)
     assert list(back["value"]) == [2, 4, 6] and prov2["grid_hash"] == s.grid_hash("book")
-    for key in ("package_version", "git_commit", "backend", "wall_seconds", "grid", "machine"):
+    for key in ("package_version", "git_commit", "git_dirty", "versions", "backend", "wall_seconds", "grid",
+                "machine"):
         assert key in prov2
+    # rules out: a provenance without the commit, its dirty flag or the versions that computed it
+    assert prov2["git_dirty"] in (True, False) and len(prov2["git_commit"]) == 40
+    assert set(prov2["versions"]) >= {"python", "expreg_nb", "numpy", "scipy", "pandas", "blas"}
+    assert prov2["versions"]["numpy"] == np.__version__ and prov2["versions"]["pandas"] == pd.__version__
+    # loading reran the stored rows (3 rows: all of them) and says so
+    assert prov2["recheck"]["rows"] == [0, 1, 2] and prov2["recheck"]["mode"] == "sample"
+    assert sweep.recheck_summary(prov2).startswith("tiny (book): reran 3 of 3 stored rows")
     # a changed definition makes the stored result stale
     s2 = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2, 3, 4])})
     monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s2})
@@ -125,6 +133,23 @@ def test_command_line_lists_and_runs(tmp_path, capsys, monkeypatch):
     with pytest.raises(ValueError, match="no named sweep"):
         monkeypatch.undo()
         sweep.get("does-not-exist")
+
+
+def test_git_state_outside_a_checkout(tmp_path):
+    # rules out: a made-up commit (or a crash) where there is no git checkout (a non-editable install)
+    assert sweep.git_state(tmp_path) == ("unknown", None)
+
+
+def test_module_runs_as_a_script():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "expreg_nb.sweep", "--list"], capture_output=True, text=True,
+                          timeout=120)
+    # rules out: `python -m expreg_nb.sweep` rejecting the Parts' Sweep objects (its __main__ copy of the
+    # module has its own Sweep class)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "relu2-width" in proc.stdout and "exp-width" in proc.stdout
 
 
 def test_registry_has_the_named_sweeps():
