@@ -379,4 +379,8 @@ def test_past_crossover_task_small():
     row = sweeps.past_crossover_task(4096, probes=500)
     # rules out: a big-build task that does not verify, audit and predict
     assert row["memorized"] and row["audit_ok"] and row["kept_at_1e-6"] == 1.0
-    assert row["delta"] == 0.5 and row["peak_rss_gib"] > 0
+    assert row["delta"] == 0.5 and row["within_limit"] and 0 < row["predicted_gib"] < 12
+    # rules out: a task whose row is not reproducible (the results recheck compares every column)
+    assert sweeps.past_crossover_task(4096, probes=500) == row
+    with pytest.raises(th.NetworkTooLargeError):  # rules out: a memory cap that is not enforced
+        sweeps.past_crossover_task(4096, probes=500, max_gib=1e-4)
