@@ -10,6 +10,10 @@ from .backend import check_xp, to_device, to_numpy
 from .seeding import check_seed, make_rng
 from .validation import as_float_array, check_alloc, check_int, check_real
 
+__all__ = ["LABEL_KINDS", "PAIR_CHUNK_BYTES", "ball", "gaussian", "great_circle", "great_circle_arc", "labels",
+           "lattice_shell", "min_distance", "orthogonal_circles", "separated_points", "shell_points",
+           "simplex_points", "sphere"]
+
 LABEL_KINDS = ("uniform", "sign")
 
 
@@ -161,6 +165,8 @@ def separated_points(n, d, delta, *, seed, batch=None, max_batches=200, xp=None)
     max_batches = check_int(max_batches, "max_batches")
     batch = 4 * n if batch is None else check_int(batch, "batch")
     seed = check_seed(seed)
+    check_alloc(what="the points", n=n, d=d)
+    check_alloc(what="a batch of candidates", batch=batch, d=d)
     tol = 4.0 * (d + 2) * np.finfo(float).eps
     kept = np.zeros((0, d))
     for t in range(max_batches):
@@ -182,6 +188,7 @@ def great_circle(n, d=2, *, xp=None):
     Their separation is 2 sin(pi/n): the worst case for hyperplane separation.
     """
     n, d = check_int(n, "n", minimum=2), check_int(d, "d", minimum=2)
+    check_alloc(n=n, d=d)
     t = 2.0 * np.pi * np.arange(n) / n
     X = np.zeros((n, d))
     X[:, 0], X[:, 1] = np.cos(t), np.sin(t)
@@ -193,6 +200,7 @@ def great_circle_arc(n, delta, d=3, *, xp=None):
     exactly ``delta`` (requires n * 2 arcsin(delta/2) <= 2 pi): the worst case at a given delta."""
     n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
     delta = _check_delta(delta)
+    check_alloc(n=n, d=d)
     step = 2.0 * math.asin(delta / 2.0)
     if n > 1 and n * step > 2 * np.pi * (1 + 1e-12):
         raise ValueError(f"n={n} points at consecutive distance delta={delta} do not fit on a circle")
@@ -210,6 +218,7 @@ def orthogonal_circles(n_per_circle, n_circles, d=None, *, xp=None):
     d = 2 * n_circles if d is None else check_int(d, "d")
     if d < 2 * n_circles:
         raise ValueError(f"d must be >= 2 * n_circles = {2 * n_circles}, got {d}")
+    check_alloc(n_per_circle=n_per_circle, n_circles=n_circles, d=d)
     circle = to_numpy(great_circle(n_per_circle, 2, xp=np))
     X = np.zeros((n_circles * n_per_circle, d))
     rows = np.arange(n_circles * n_per_circle)
@@ -230,6 +239,7 @@ def simplex_points(n, delta, d=None, *, xp=None):
     delta = _check_delta(delta)
     if delta > math.sqrt(2):
         raise ValueError(f"delta must be at most sqrt(2) for simplex_points, got {delta}")
+    check_alloc(what="the simplex points", n=n, d=d)
     a = delta / math.sqrt(2)
     # ||a e_i + c 1||^2 = a^2 + 2 a c + n c^2 = 1
     c = (-a + math.sqrt(a * a - n * (a * a - 1))) / n
@@ -250,7 +260,38 @@ def lattice_shell(d, norm):
     d, norm = check_int(d, "d"), check_int(norm, "norm")
     if norm > 12:
         raise ValueError(f"norm must be at most 12 (the shell is enumerated), got {norm}")
+    check_alloc(itemsize=1, what=f"the norm-{norm} shell of Z^d", vectors=_shell_size(d, norm), d=d)
     return _lattice_shell(d, norm)
+
+
+def _patterns(rest, largest):
+    """Nonincreasing positive integers whose squares sum to ``rest`` (each at most ``largest``)."""
+    if rest == 0:
+        yield ()
+        return
+    for a in range(min(largest, math.isqrt(rest)), 0, -1):
+        for tail in _patterns(rest - a * a, a):
+            yield (a,) + tail
+
+
+def _shell_size(d, norm):
+    """The number of v in Z^d with ||v||^2 = ``norm`` (the rows of :func:`lattice_shell`), counted
+    without enumerating them: for each multiset of nonzero |v_i|, its placements times 2^k signs."""
+    d, norm = check_int(d, "d"), check_int(norm, "norm")
+    if norm > 12:
+        raise ValueError(f"norm must be at most 12 (the shell is enumerated), got {norm}")
+    total = 0
+    for pat in _patterns(norm, math.isqrt(norm)):
+        k = len(pat)
+        if k > d:
+            continue
+        ways, free = 1, d
+        for a in set(pat):
+            c = pat.count(a)
+            ways *= math.comb(free, c)
+            free -= c
+        total += ways * 2**k
+    return total
 
 
 @functools.lru_cache(maxsize=4)
@@ -258,16 +299,8 @@ def _lattice_shell(d, norm):
     """The enumeration behind :func:`lattice_shell` (by multisets of squares, positions, signs)."""
     import itertools
 
-    def patterns(rest, largest):  # nonincreasing positive integers whose squares sum to rest
-        if rest == 0:
-            yield ()
-            return
-        for a in range(min(largest, math.isqrt(rest)), 0, -1):
-            for tail in patterns(rest - a * a, a):
-                yield (a,) + tail
-
     blocks = []
-    for pat in patterns(norm, math.isqrt(norm)):
+    for pat in _patterns(norm, math.isqrt(norm)):
         k = len(pat)
         if k > d:
             continue
@@ -304,6 +337,10 @@ def shell_points(n, *, seed, d=16, norm=8, xp=None):
     normalized to the unit sphere: sqrt(2 / norm)-separated by construction (no distance check
     needed, so any n up to the shell's size costs O(n d))."""
     n = check_int(n, "n")
+    seed = check_seed(seed)
+    xp = check_xp(xp)
+    if n > _shell_size(d, norm):
+        raise ValueError(f"n={n} exceeds the {_shell_size(d, norm)} points of the norm-{norm} shell of Z^{d}")
     shell = lattice_shell(d, norm)
     if n > shell.shape[0]:
         raise ValueError(f"n={n} exceeds the {shell.shape[0]} points of the norm-{norm} shell of Z^{d}")

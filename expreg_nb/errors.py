@@ -13,6 +13,9 @@ import os
 import sys
 
 
+__all__ = ["ConfigError", "MemorizationError", "env_choice"]
+
+
 class ConfigError(Exception):
     """An environment variable of expreg_nb has a value that cannot be used here."""
 
@@ -28,6 +31,15 @@ class StaleResultError(RuntimeError):
 def env_choice(var: str, choices: tuple[str, ...], error: type[ConfigError], what: str) -> str:
     """The value of environment variable ``var`` (case-insensitive; unset or empty gives
     ``choices[0]``), or ``error`` naming the allowed values."""
+    if not isinstance(var, str) or not var:
+        raise TypeError(f"var must be the name of an environment variable (a str), got {var!r}")
+    if isinstance(choices, (str, bytes)) or not isinstance(choices, tuple) or not choices \
+            or not all(isinstance(c, str) for c in choices):
+        raise TypeError(f"choices must be a non-empty tuple of str, got {choices!r}")
+    if not (isinstance(error, type) and issubclass(error, ConfigError)):
+        raise TypeError(f"error must be a subclass of ConfigError, got {error!r}")
+    if not isinstance(what, str):
+        raise TypeError(f"what must be a str, got {type(what).__name__}")
     raw = os.environ.get(var, "")
     value = raw.strip().lower() or choices[0]
     if value not in choices:

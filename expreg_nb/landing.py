@@ -16,6 +16,7 @@ from . import exponential as ex
 from . import threshold as th
 from .backend import to_numpy
 from .seeding import make_rng
+from .validation import check_int, check_int_sequence, check_real, check_sphere_distance
 
 __all__ = ["convergence", "beyond_ntk", "memorization", "PANEL_SIZE"]
 
@@ -45,6 +46,8 @@ def _figure():
 @_panel
 def convergence(n=16, d=8, widths=(64, 1024), steps=1500):
     """Part I: gradient descent on exponential regression, relative loss against the step."""
+    n, d, steps = check_int(n, "n"), check_int(d, "d"), check_int(steps, "steps")
+    widths = check_int_sequence(widths, "widths")
     X, y = data.sphere(n, d, seed=0), data.labels(n, seed=0)
     fig, ax = _figure()
     facts = {}
@@ -69,6 +72,9 @@ def beyond_ntk(n=32, d=8, md_over_n=4.0, steps=6000, tol=1e-6):
     Equal rates, ``m d / n = md_over_n``; the relative loss and the relative drift
     ||K(t) - K(0)||_2 / ||K(0)||_2 of the step kernel ("kernel drift"), against the step.
     """
+    n, d, steps = check_int(n, "n"), check_int(d, "d"), check_int(steps, "steps")
+    md_over_n = check_real(md_over_n, "md_over_n", positive=True)
+    tol = check_real(tol, "tol", positive=True)
     m = max(1, round(md_over_n * n / d))
     X, y = data.gaussian(n, d, seed=n + d), data.labels(n, seed=n + d, kind="sign")
     W0, a0 = relu2.init_params(m, d, seed=0)
@@ -95,6 +101,9 @@ def memorization(ns=(128, 256, 512, 1024), d=16, delta=0.5, n_max=10**8):
     """Part III: neurons of the memorizing threshold network against n, built (small n) and by the
     exact formula (to ``n_max``), beside Baum's one-hidden-layer count on d inputs; the crossover
     is where the deep network gets below Baum."""
+    ns = check_int_sequence(ns, "ns", minimum=2)
+    d, delta = check_int(d, "d", minimum=2), check_sphere_distance(delta)
+    n_max = check_int(n_max, "n_max", minimum=max(ns) + 1, maximum=th.MAX_N)
     ns = np.asarray(ns)
     built, baum_built = [], []
     for n in ns:

@@ -32,9 +32,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .backend import to_numpy
-from .validation import as_float_array, check_bool, check_int, check_real
+from .validation import as_float_array, check_bool, check_int, check_real, int_array
 
-__all__ = ["BootstrapInterval", "NAN_POLICIES", "bootstrap_interval", "loglog_slope", "loglog_slope_interval", "wilson_interval"]
+__all__ = ["BootstrapInterval", "MAX_Z", "NAN_POLICIES", "bootstrap_interval", "loglog_slope", "loglog_slope_interval",
+           "wilson_interval"]
 
 #: What :func:`bootstrap_interval` does when the statistic is not finite on some resamples.
 NAN_POLICIES = ("raise", "omit")
@@ -43,12 +44,8 @@ NAN_POLICIES = ("raise", "omit")
 MIN_BOOT = 100
 
 
-def _check_count(v, name):
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)):
-        if isinstance(v, (numbers.Real, np.floating)) and float(v).is_integer():
-            return int(v)
-        raise TypeError(f"{name} must be an integer count, got {v!r}")
-    return int(v)
+#: Largest z accepted: the two-sided normal tail beyond z = 38 is below 1e-300 (float64's range).
+MAX_Z = 38.0
 
 
 def wilson_interval(successes, trials, z: float = 1.96):
@@ -56,25 +53,23 @@ def wilson_interval(successes, trials, z: float = 1.96):
 
     ``successes`` and ``trials`` may be integers or integer arrays of one shape;
     the result is then a pair of float arrays.  ``trials`` must be >= 1 and
-    ``0 <= successes <= trials``.
+    ``0 <= successes <= trials``.  Counts are ints (a float or a bool is a
+    :class:`TypeError`); ``z`` is a real number in (0, :data:`MAX_Z`], computed in
+    float64 whatever its type.
     """
-    if isinstance(z, bool) or not isinstance(z, numbers.Real) or not math.isfinite(z) or z <= 0:
-        raise ValueError(f"z must be a positive finite number, got {z!r}")
-    scalar = np.ndim(successes) == 0 and np.ndim(trials) == 0
-    if scalar:
-        k = np.asarray(_check_count(successes, "successes"), dtype=float)
-        N = np.asarray(_check_count(trials, "trials"), dtype=float)
-    else:
-        k = np.asarray(successes)
-        N = np.asarray(trials)
-        for arr, name in ((k, "successes"), (N, "trials")):
-            if arr.dtype.kind not in "iub" and not (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
-                raise TypeError(f"{name} must hold integer counts, got dtype {arr.dtype}")
-        k, N = np.broadcast_arrays(k.astype(float), N.astype(float))
-    if np.any(N < 1):
-        raise ValueError(f"trials must be >= 1, got {trials!r}")
-    if np.any(k < 0) or np.any(k > N):
+    z = check_real(z, "z", positive=True, maximum=MAX_Z)
+    k = int_array(successes, "successes", minimum=0)
+    N = int_array(trials, "trials", minimum=1)
+    try:
+        k, N = np.broadcast_arrays(k, N)
+    except ValueError:
+        raise ValueError(f"successes has shape {k.shape} but trials has {N.shape}; they must broadcast") from None
+    if k.size == 0:
+        raise ValueError("successes and trials must not be empty")
+    if np.any(k > N):
         raise ValueError(f"successes must lie in [0, trials], got {successes!r} of {trials!r}")
+    scalar = k.ndim == 0
+    k, N = k.astype(float), N.astype(float)
     p = k / N
     denom = 1.0 + z * z / N
     center = (p + z * z / (2 * N)) / denom

@@ -63,6 +63,7 @@ from tqdm.auto import tqdm
 from .errors import StaleResultError
 from .recheck import RECHECK_ENV, recheck_sample, recheck_summary
 from .scale import SCALES, current_scale
+from .validation import check_bool, check_int, check_real
 
 #: The package's own results store (package data): ``RESULTS_DIR/NAME/SCALE/``.
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -117,9 +118,11 @@ def task_id(fn) -> str:
 
 def get_task(tid: str) -> Callable:
     """The task function registered under ``tid`` (every Part's sweeps are loaded first)."""
+    if not isinstance(tid, str):
+        raise TypeError(f"tid must be a task id (a str), got {type(tid).__name__}")
     registry()
     if tid not in _TASKS:
-        raise ValueError(f"no sweep task {tid!r}; known: {', '.join(sorted(_TASKS)) or 'none'}")
+        raise ValueError(f"tid {tid!r} is no registered sweep task; known: {', '.join(sorted(_TASKS)) or 'none'}")
     return _TASKS[tid]
 
 
@@ -138,7 +141,7 @@ def grid(**axes) -> list[dict]:
         vals = list(vals)
         if not vals:
             raise ValueError(f"axis {name!r} is empty")
-        values.append([plain_value(v, name) for v in vals])
+        values.append([plain_value(v, f"axis {name!r}") for v in vals])
     return [dict(zip(axes, combo)) for combo in itertools.product(*values)]
 
 
@@ -150,17 +153,36 @@ def plain_value(v, name):
         return int(v)
     if isinstance(v, numbers.Real):
         return float(v)
-    if hasattr(v, "item"):
+    if hasattr(v, "item") and getattr(v, "ndim", None) == 0:
         return plain_value(v.item(), name)
-    raise TypeError(f"axis {name!r} holds {type(v).__name__}; grid values must be numbers, strings, "
+    raise TypeError(f"{name} holds {type(v).__name__}; grid values must be numbers, strings, "
                     f"bools or None")
+
+
+def _check_table(df, name="df"):
+    """A sweep table: a DataFrame with the :data:`ERROR_COLUMN` that :func:`run` writes."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame (a sweep table), got {type(df).__name__}")
+    if ERROR_COLUMN not in df.columns:
+        raise ValueError(f"{name} has no {ERROR_COLUMN!r} column: it is not a table made by "
+                         f"expreg_nb.sweep.run (columns: {list(df.columns)[:8]})")
+    return df
 
 
 def point_seed(point: Mapping, *, exclude: Sequence[str] = ()) -> int:
     """A seed derived from a grid point (stable across processes and machines): CRC32 of its JSON."""
     if not isinstance(point, Mapping):
         raise TypeError(f"point must be a mapping, got {type(point).__name__}")
-    key = {k: v for k, v in point.items() if k not in exclude}
+    if isinstance(exclude, (str, bytes)) or not hasattr(exclude, "__iter__"):
+        raise TypeError(f"exclude must be a sequence of names, got {type(exclude).__name__}")
+    exclude = set(exclude)
+    for k in point:
+        if not isinstance(k, str):
+            raise TypeError(f"point must be keyed by parameter names (str), got the key {k!r}")
+    # the same normalization as grid: NumPy scalars hash as the plain values they stand for
+    key = {k: plain_value(v, f"point[{k!r}]") for k, v in point.items() if k not in exclude}
     return zlib.crc32(json.dumps(key, sort_keys=True).encode())
 
 
@@ -217,7 +239,8 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
 
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if isinstance(points, Mapping) or not isinstance(points, Sequence):
+    if isinstance(points, (Mapping, str, bytes)) or not isinstance(points, Sequence) \
+            or not all(isinstance(p, Mapping) for p in points):
         raise TypeError("points must be a list of dicts (use expreg_nb.sweep.grid)")
     points = [dict(p) for p in points]
     if not points:
@@ -227,8 +250,10 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
     catch = _default_catch() if catch is None else tuple(catch)
     if not all(isinstance(c, type) and issubclass(c, BaseException) for c in catch):
         raise TypeError("catch must be a tuple of exception types")
-    if executor is not None and not isinstance(executor, cf.Executor) and not hasattr(executor, "submit"):
-        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
+    _check_executor(executor)
+    _check_progress(progress)
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a str, got {type(desc).__name__}")
     disable = progress is False or (progress is None and len(points) < 2)
     results: list = [None] * len(points)
     with tqdm(total=len(points), desc=desc, leave=False, disable=disable) as bar:
@@ -247,8 +272,19 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
     return df[cols]
 
 
+def _check_executor(executor):
+    if executor is not None and not isinstance(executor, cf.Executor) and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
+
+
+def _check_progress(progress):
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+
+
 def failed(df):
     """The rows of a sweep table whose task raised an expected error."""
+    _check_table(df)
     return df[df[ERROR_COLUMN].notna()]
 
 
@@ -270,11 +306,28 @@ class Sweep:
     catch: tuple = field(default=())
 
     def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name must be a non-empty str, got {self.name!r}")
         task_id(self.fn)  # a named sweep runs a registered task
+        if not isinstance(self.grids, Mapping) or not self.grids:
+            raise TypeError(f"grids must be a non-empty mapping from scale to grid points, got "
+                            f"{type(self.grids).__name__}")
+        for scale, pts in self.grids.items():
+            if scale not in SCALES:
+                raise ValueError(f"grids has the scale {scale!r}; scales are {SCALES}")
+            if isinstance(pts, Mapping) or not isinstance(pts, Sequence) or not pts \
+                    or not all(isinstance(p, Mapping) for p in pts):
+                raise TypeError(f"grids[{scale!r}] must be a non-empty list of dicts (expreg_nb.sweep.grid)")
+        if not isinstance(self.description, str):
+            raise TypeError(f"description must be a str, got {type(self.description).__name__}")
+        object.__setattr__(self, "version", check_int(self.version, "version"))
+        if not isinstance(self.catch, tuple) or not all(isinstance(c, type) and issubclass(c, BaseException)
+                                                        for c in self.catch):
+            raise TypeError("catch must be a tuple of exception types")
 
     def points(self, scale: str | None = None) -> list[dict]:
         scale = current_scale() if scale is None else scale
-        if scale not in self.grids:
+        if not isinstance(scale, str) or scale not in self.grids:
             raise ValueError(f"sweep {self.name!r} has no grid for scale {scale!r}; has {sorted(self.grids)}")
         return [dict(p) for p in self.grids[scale]]
 
@@ -313,9 +366,11 @@ def registry() -> dict[str, Sweep]:
 
 def get(name: str) -> Sweep:
     """The named sweep ``name``."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be the name of a sweep (a str), got {type(name).__name__}")
     reg = registry()
     if name not in reg:
-        raise ValueError(f"no named sweep {name!r}; known: {', '.join(sorted(reg)) or 'none'}")
+        raise ValueError(f"name {name!r} is no named sweep; known: {', '.join(sorted(reg)) or 'none'}")
     return reg[name]
 
 
@@ -365,7 +420,16 @@ def package_versions() -> dict:
 
 
 def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str) -> dict:
+    """The provenance record of a stored result (what :func:`store` writes as ``provenance.json``)."""
     from . import __version__, backend
+
+    if not isinstance(sweep, Sweep):
+        raise TypeError(f"sweep must be an expreg_nb.sweep.Sweep, got {type(sweep).__name__}")
+    if not isinstance(scale, str) or scale not in sweep.grids:
+        raise ValueError(f"scale must be one of the sweep's scales {sorted(sweep.grids)}, got {scale!r}")
+    wall_seconds = check_real(wall_seconds, "wall_seconds", nonnegative=True)
+    if not isinstance(executor_desc, str):
+        raise TypeError(f"executor_desc must be a str, got {type(executor_desc).__name__}")
 
     commit, dirty = git_state()
     return {
@@ -400,19 +464,26 @@ def results_root(root: Path | str | None = None) -> Path:
 
 def result_dir(name: str, scale: str, root: Path | None = None) -> Path:
     """Where the result of sweep ``name`` at ``scale`` is stored (``results_root(root)/name/scale``)."""
+    for value, what in ((name, "name"), (scale, "scale")):
+        if not isinstance(value, str) or not value.strip() or "/" in value or "\\" in value or value in (".", ".."):
+            raise ValueError(f"{what} must be a plain non-empty name (no path separators), got {value!r}")
     return results_root(root) / name / scale
 
 
 def store(name: str, scale: str, *, executor=None, executor_desc: str = "serial",
           root: Path | None = None, progress=None):
     """Run the named sweep at ``scale`` and write ``table.csv`` and ``provenance.json``; return both."""
-    if scale not in SCALES:
+    if not isinstance(scale, str) or scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if not isinstance(executor_desc, str):
+        raise TypeError(f"executor_desc must be a str, got {type(executor_desc).__name__}")
+    _check_executor(executor)
+    _check_progress(progress)
+    out = result_dir(name, scale, root)  # checks name and root before anything runs
     sweep = get(name)
     start = time.perf_counter()
     df = sweep.run(scale, executor=executor, progress=progress)
     prov = provenance(sweep, scale, time.perf_counter() - start, executor_desc)
-    out = result_dir(name, scale, root)
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "table.csv", index=False)
     (out / "provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
@@ -436,11 +507,23 @@ def load_result(name: str, scale: str = "full", *, root: Path | None = None, che
     """
     import pandas as pd
 
+    check = check_bool(check, "check")
     out = result_dir(name, scale, root)
     if not (out / "table.csv").exists():
         raise FileNotFoundError(f"no stored result for sweep {name!r} at scale {scale!r} in {out}; "
                                 f"run: python -m expreg_nb.sweep {name} --scale {scale}")
-    prov = json.loads((out / "provenance.json").read_text())
+    prov_path = out / "provenance.json"
+    try:
+        prov = json.loads(prov_path.read_text())
+    except FileNotFoundError:
+        raise StaleResultError(f"the stored result of {name!r} ({scale}) has a table but no {prov_path}; "
+                               f"rerun: python -m expreg_nb.sweep {name} --scale {scale}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StaleResultError(f"the provenance of {name!r} ({scale}) is not valid JSON ({prov_path}: {exc}); "
+                               f"rerun: python -m expreg_nb.sweep {name} --scale {scale}") from None
+    if not isinstance(prov, dict):
+        raise StaleResultError(f"the provenance of {name!r} ({scale}) in {prov_path} is a "
+                               f"{type(prov).__name__}, not a JSON object; rerun the sweep")
     if check:
         current = get(name).grid_hash(scale)
         if prov.get("grid_hash") != current:
@@ -448,7 +531,17 @@ def load_result(name: str, scale: str = "full", *, root: Path | None = None, che
                 f"the stored result of {name!r} ({scale}) was made with grid hash "
                 f"{prov.get('grid_hash', '?')[:12]}, but the sweep's definition now hashes to "
                 f"{current[:12]}; rerun: python -m expreg_nb.sweep {name} --scale {scale}")
-    table = pd.read_csv(out / "table.csv")
+    try:
+        table = pd.read_csv(out / "table.csv")
+    except pd.errors.EmptyDataError:
+        raise StaleResultError(f"the stored table of {name!r} ({scale}) in {out / 'table.csv'} is empty; "
+                               f"rerun: python -m expreg_nb.sweep {name} --scale {scale}") from None
+    except pd.errors.ParserError as exc:
+        raise StaleResultError(f"the stored table of {name!r} ({scale}) cannot be parsed ({exc}); "
+                               f"rerun: python -m expreg_nb.sweep {name} --scale {scale}") from None
+    if ERROR_COLUMN not in table.columns:
+        raise StaleResultError(f"the stored table of {name!r} ({scale}) has no {ERROR_COLUMN!r} column: "
+                               f"it was not written by expreg_nb.sweep; rerun the sweep")
     if check or recheck is not None:
         prov["recheck"] = _recheck_stored(name, scale, table, prov, recheck)
     return table, prov

@@ -191,3 +191,29 @@ def test_runner_names_no_experiment_module_and_store_is_configurable(tmp_path, m
     # rules out: a default store outside the package (a non-editable install would not carry it)
     assert sweep.results_root() == pathlib.Path(sweep.__file__).resolve().parent / "results"
     assert (sweep.results_root() / "relu2-width" / "full" / "table.csv").exists()
+
+
+def test_corrupt_or_empty_stored_results_are_clear_errors(tmp_path, monkeypatch):
+    s = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2])})
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s})
+    sweep.store("tiny", "book", root=tmp_path)
+    out = tmp_path / "tiny" / "book"
+    (out / "provenance.json").write_text("{not json")
+    # rules out: a raw JSONDecodeError from a damaged provenance file
+    with pytest.raises(sweep.StaleResultError, match="provenance.json"):
+        sweep.load_result("tiny", "book", root=tmp_path)
+    sweep.store("tiny", "book", root=tmp_path)
+    (out / "table.csv").write_text("")
+    # rules out: pandas' EmptyDataError (or a KeyError: 'error' later) from an empty table
+    with pytest.raises(sweep.StaleResultError, match="empty"):
+        sweep.load_result("tiny", "book", root=tmp_path)
+    # rules out: KeyError: 'error' from failed() on a table that is not a sweep table
+    with pytest.raises(ValueError, match="'error' column"):
+        sweep.failed(pd.DataFrame())
+
+
+def test_point_seed_normalises_numpy_scalars_like_grid():
+    point = {"m": np.int64(8), "eta": np.float64(0.5), "flag": np.bool_(True)}
+    # rules out: TypeError (not JSON serializable) for the NumPy ints that grid() itself normalises
+    assert sweep.point_seed(point) == sweep.point_seed({"m": 8, "eta": 0.5, "flag": True})
+    assert sweep.point_seed(sweep.grid(m=np.array([8]))[0]) == sweep.point_seed({"m": 8})

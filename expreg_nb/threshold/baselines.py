@@ -41,6 +41,10 @@ from .network import DenseLayer, SparseLayer, ThresholdNetwork
 #: Bytes of one (points x groups) float64 block when Baum's hyperplanes are checked.
 BAUM_CHUNK_BYTES = 32 * 2**20
 
+#: Largest n and d of :func:`counting_lower_bound` (its bounds are float64 formulas, exact in the
+#: integers below 2^53).
+MAX_COUNT = 2**53
+
 
 class GeneralPositionError(ValueError):
     """The points are too degenerate (numerically) for Baum's construction."""
@@ -215,8 +219,12 @@ def max_parameters(N, d):
 
 def vc_capacity(P, N):
     """2 P log2(e N): the Baum-Haussler bound on the VC dimension of a threshold architecture
-    with P parameters and N units."""
-    P, N = check_int(P, "P"), check_int(N, "N")
+    with P parameters and N units (both at most :data:`MAX_COUNT`: a float64 formula)."""
+    P, N = check_int(P, "P", maximum=MAX_COUNT), check_int(N, "N", maximum=MAX_COUNT)
+    return _vc_capacity(P, N)
+
+
+def _vc_capacity(P, N):
     return 2 * P * math.log2(math.e * N)
 
 
@@ -227,11 +235,11 @@ def counting_lower_bound(n, d):
     P is the least integer with n <= 2 P log2(e P); N the least with
     n <= 2 P_max(N) log2(e N), P_max(N) = N (d + 1) + N (N - 1) / 2; both by bisection.
     """
-    n, d = check_int(n, "n"), check_int(d, "d")
-    P = _least(lambda p: n <= vc_capacity(p, p))
-    N = _least(lambda k: n <= vc_capacity(max_parameters(k, d), k))
+    n, d = check_int(n, "n", maximum=MAX_COUNT), check_int(d, "d", maximum=MAX_COUNT)
+    P = _least(lambda p: n <= _vc_capacity(p, p))
+    N = _least(lambda k: n <= _vc_capacity(k * (d + 1) + k * (k - 1) // 2, k))
     return P, N
 
 
-__all__ = ["BAUM_CHUNK_BYTES", "GeneralPositionError", "baum_neurons", "build_baum", "build_huang",
+__all__ = ["BAUM_CHUNK_BYTES", "MAX_COUNT", "GeneralPositionError", "baum_neurons", "build_baum", "build_huang",
            "counting_lower_bound", "max_parameters", "vc_capacity"]

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..backend import array_module, sparse_module, to_device, to_numpy
-from ..validation import as_float_array, check_binary_labels, check_int
+from ..backend import array_module, check_xp, sparse_module, to_device, to_numpy
+from ..validation import as_binary_matrix, as_float_array, check_binary_labels, check_int
 
 STAGES = ("gaussian", "compression", "hashing", "lifting", "memorization", "output")
 
@@ -29,6 +29,8 @@ FORWARD_CHUNK_BYTES = 32 * 2**20
 
 def point_chunks(n_points, width):
     """Slices of points such that a (width x points) int32 block stays within :data:`FORWARD_CHUNK_BYTES`."""
+    n_points = check_int(n_points, "n_points", minimum=0)
+    width = check_int(width, "width", minimum=0)
     rows = max(1, FORWARD_CHUNK_BYTES // (4 * max(width, 1)))
     return [slice(s, min(s + rows, n_points)) for s in range(0, n_points, rows)]
 
@@ -150,6 +152,11 @@ class SparseLayer(_LayerSize):
         return sps.csc_matrix((np.ones(rows.size, np.int8), rows.ravel(), indptr),
                               shape=(self.width, pts))
 
+    def product(self, H, xp):
+        """The integer products (out, points) of the weights with the previous layer's outputs ``H``
+        (in, points): what :meth:`apply` compares with the bias (the floor of a forward pass)."""
+        return self._product(H, xp)[0]
+
     def apply(self, H, xp):
         """0/1 outputs (out, points) int8 from the previous layer's outputs ``H`` (in, points).
 
@@ -186,8 +193,34 @@ def _dense_width(layer, xp):
 def run_layers(layers, H, xp):
     """Outputs (width, points) of the last of ``layers`` on ``H`` (in, points), in blocks of
     points so that a dense block of the widest layer stays within :data:`FORWARD_CHUNK_BYTES`."""
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"layers must be a sequence of SparseLayer, got {type(layers).__name__}")
+    layers = list(layers)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, SparseLayer):
+            raise TypeError(f"layers[{i}] must be a SparseLayer (integer layers after the first), "
+                            f"got {type(layer).__name__}")
+    xp = check_xp(xp)
+    if xp is None:
+        raise TypeError("xp must be an array module (numpy or cupy), got None")
+    if array_module(H) is not np or xp is not np:
+        if array_module(H) is not xp:
+            raise TypeError("H must live on the backend xp (use expreg_nb.to_device)")
+        if H.ndim != 2 or H.dtype.kind not in "biu" or bool(((H != 0) & (H != 1)).any()):
+            raise TypeError(f"H must be a 2-dimensional 0/1 integer array (inputs x points), got {H.dtype}")
+    else:
+        H = as_binary_matrix(H, "H", nonempty=False)
+    if layers and layers[0].index.size and int(to_numpy(layers[0].index).max()) >= H.shape[0]:
+        raise ValueError(f"the first layer reads input {int(to_numpy(layers[0].index).max())} but H has "
+                         f"{H.shape[0]} rows (inputs)")
+    return _run_layers(layers, H, xp)
+
+
+def _run_layers(layers, H, xp):
     if not layers:
         return H
+    if H.shape[1] == 0:  # no points: an empty output of the last layer's width
+        return xp.zeros((layers[-1].width, 0), dtype=xp.int8)
     widest = max(_dense_width(layer, xp) for layer in layers)
     parts = []
     for cols in point_chunks(H.shape[1], widest):
@@ -235,7 +268,7 @@ class ThresholdNetwork:
         return out
 
     def _check_input(self, X):
-        X = as_float_array(X, "X", ndim=2)
+        X = as_float_array(X, "X", ndim=2, empty_rows=True)
         if X.shape[1] != self.d:
             raise ValueError(f"X must have {self.d} columns, got {X.shape[1]}")
         return X
@@ -246,7 +279,7 @@ class ThresholdNetwork:
         widest = max(_dense_width(layer, xp) for layer in self.layers[: upto + 1])
         for rows in point_chunks(X.shape[0], widest):
             h = self.layers[0].apply(X[rows], xp)
-            yield run_layers(self.layers[1: upto + 1], h, xp)
+            yield _run_layers(self.layers[1: upto + 1], h, xp)
 
     def hidden(self, X, upto: int):
         """The 0/1 outputs (int8, points x width) of layer ``upto`` (0-based) on the rows of ``X``."""
@@ -287,6 +320,9 @@ class ThresholdNetwork:
 
     def to(self, xp):
         """A copy with every array moved to the array module ``xp``."""
+        if xp is None:
+            raise TypeError("xp must be an array module (numpy or cupy), got None")
+        xp = check_xp(xp)
         moved = []
         for layer in self.layers:
             names = ("weight", "bias") if isinstance(layer, DenseLayer) else ("index", "weight", "bias")

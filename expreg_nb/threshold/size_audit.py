@@ -27,12 +27,13 @@ from unittest import mock
 import numpy as np
 
 from ..backend import to_numpy
-from ..validation import as_float_array, check_open_unit, check_sphere_distance
-from .gadgets import bits_value, f2_product
+from ..seeding import check_seed
+from ..validation import as_float_array, check_choice, check_int, check_open_unit, check_sphere_distance
+from .gadgets import _bits_value, _f2_product
 from .hyperplanes import distinct_rows, hyperplane_budget, hyperplanes_to_separate
 from . import construction
 from .network import STAGES, ThresholdNetwork, run_layers
-from .sizes import (block_bits, block_count, compression_bits, group_bits, max_group_size, stage_formula)
+from .sizes import _stage_formula, block_bits, block_count, compression_bits, group_bits, max_group_size
 
 #: Random inputs on which each probed F2 map is checked for linearity.
 LINEARITY_PROBES = 64
@@ -61,6 +62,7 @@ def prescription(n, delta, *, eta=0.01):
     """The parameters the lemmas prescribe at (n, delta, eta): k1
     ({prf:ref}`lem-thr-all-pairs`), m ({prf:ref}`lem-thr-compression`), b0 and the largest
     accepted group ({prf:ref}`lem-thr-group-size`), B ({prf:ref}`lem-thr-private`)."""
+    n = check_int(n, "n")
     delta = check_sphere_distance(delta)
     eta = check_open_unit(eta, "eta")
     return {"k1": hyperplane_budget(n, delta, eta), "m": compression_bits(n, eta), "b0": group_bits(n),
@@ -92,7 +94,7 @@ def _probe(layers, width_in, rng):
     out = to_numpy(run_layers(layers, E, np)).astype(np.int8)
     zero, R = out[:, 0], out[:, 1:]
     H = rng.integers(0, 2, size=(width_in, LINEARITY_PROBES)).astype(np.int8)
-    linear = bool(not zero.any() and np.array_equal(to_numpy(run_layers(layers, H, np)), f2_product(R, H)))
+    linear = bool(not zero.any() and np.array_equal(to_numpy(run_layers(layers, H, np)), _f2_product(R, H)))
     return R.astype(bool), linear
 
 
@@ -121,6 +123,11 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, pari
     if not isinstance(net, ThresholdNetwork):
         raise TypeError(f"net must be a ThresholdNetwork, got {type(net).__name__}")
     X = to_numpy(as_float_array(X, "X", ndim=2))
+    if X.shape[1] != net.d:
+        raise ValueError(f"X must have net.d = {net.d} columns (the network's inputs), got {X.shape[1]}")
+    first_layer = check_choice(first_layer, "first_layer", construction.FIRST_LAYER)
+    parity = check_choice(parity, "parity", construction.PARITY)
+    seed = None if seed is None else check_seed(seed)
     net = net.to(np)  # the audit runs on the host, whatever the backend of the network
     n, d = X.shape
     want = prescription(n, delta, eta=eta)
@@ -128,10 +135,6 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, pari
         if seed is None:
             raise ValueError("first_layer='smallest' needs the builder's seed")
         want["k1"] = hyperplanes_to_separate(X, seed=seed)
-    elif first_layer != "union_bound":
-        raise ValueError(f"first_layer must be 'union_bound' or 'smallest', got {first_layer!r}")
-    if parity not in ("tree", "flat"):
-        raise ValueError(f"parity must be 'tree' or 'flat', got {parity!r}")
     problems = []
     stages = _stage_layers(net)
     rng = np.random.default_rng(0)
@@ -161,7 +164,7 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, pari
         np.zeros((A.shape[0], n), np.int8)
     del codes
     if H.shape[0] >= b0 and H.shape[1] == z.shape[0]:
-        group = bits_value(construction._f2(H[:b0], z))
+        group = _bits_value(construction._f2(H[:b0], z))
         L = int(np.bincount(group, minlength=2**b0).max())
     else:
         L = want["max_group"]
@@ -175,8 +178,9 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, pari
         problems.append(f"hash rows hold {int(H.sum())} ones of {H.size}: not uniform F2 rows")
     if A.size and not distinct_rows(z.T):
         problems.append("the compression merges two points")
-    # the trees the lemmas prescribe: m (b0 + B b) rows, of the sizes measured where they exist
-    prescribed = stage_formula({"n": n, "d": d, "k1": want["k1"], "b0": b0, "B": B, "b": b, "parity": parity,
+    # the trees the lemmas prescribe: m (b0 + B b) rows, of the sizes measured where they exist (unchecked
+    # formula: a measured row may read more inputs than the prescribed k1, a finding reported above)
+    prescribed = _stage_formula({"n": n, "d": d, "k1": want["k1"], "b0": b0, "B": B, "b": b, "parity": parity,
                                 "compression_rows": _rows(A, want["m"], want["k1"]),
                                 "hash_rows": _rows(H, b0 + B * b, want["m"])})
     built = net.stage_sizes()
@@ -223,8 +227,7 @@ def inflated(stage):
     """Within the block, :func:`build_memorizer` builds a correct memorizer that is larger than the
     lemmas prescribe in ``stage`` (see :data:`INFLATIONS`): a wrong builder that a size audit
     must catch.  Nothing outside the ``construction`` module is changed."""
-    if stage not in INFLATIONS:
-        raise ValueError(f"stage must be one of {', '.join(INFLATIONS)}, got {stage!r}")
+    stage = check_choice(stage, "stage", tuple(INFLATIONS))
     C = construction
     if stage == "gaussian":
         orig = C.hyperplane_budget
@@ -238,15 +241,15 @@ def inflated(stage):
     elif stage == "lifting":
         orig = C.block_bits
         patch = mock.patch.object(C, "block_bits", lambda L: orig(L) + 1)
-    else:
-        orig = C.memorization_stage
+    else:  # the builder calls the unchecked stage function
+        orig = C._memorization_stage
 
         def wrapped(group, *args, **kwargs):
             (mem, out), slots, M = orig(group, *args, **kwargs)
             n = group.shape[0]
             return ([_pad(mem, n), out] if stage == "memorization" else [mem, _pad(out, n)]), slots, M
 
-        patch = mock.patch.object(C, "memorization_stage", wrapped)
+        patch = mock.patch.object(C, "_memorization_stage", wrapped)
     with patch:
         yield
 

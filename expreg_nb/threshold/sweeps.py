@@ -21,11 +21,12 @@ import numpy as np
 
 from .. import data, sweep
 from ..backend import to_numpy
-from ..seeding import make_rng
+from ..seeding import check_seed, make_rng
+from ..validation import check_alloc, check_choice, check_int, check_real
 from .baselines import GeneralPositionError, baum_neurons, build_baum, build_huang
 from .compare import crossover_n, deep_neurons, typical_group_size
 from .construction import build_memorizer
-from .size_audit import audit, inflated
+from .size_audit import INFLATIONS, audit, inflated
 from .sizes import check_buildable, max_group_size
 
 #: Data kinds of ``thr-map``: random delta-separated points, the circle, orthogonal circles,
@@ -71,6 +72,9 @@ def past_crossover_task(n, seed=0, eta=0.01, d=16, norm=8, probes=20000, max_gib
     stayed below ``max_gib`` (the task raises MemoryError otherwise).  The measured times and
     peak go to stderr for n >= :data:`LOUD_N` (the benchmark record, benchmarks/README.md).
     """
+    n, seed = check_int(n, "n"), check_seed(seed)
+    probes = check_int(probes, "probes")
+    max_gib = check_real(max_gib, "max_gib", positive=True)
     t0 = time.perf_counter()
     X = data.shell_points(n, seed=seed, d=d, norm=norm)
     delta = math.sqrt(2 / norm)
@@ -118,6 +122,10 @@ def crossover_task(d, delta, eta=0.01, group="typical", first_layer="union_bound
 
 def map_data(kind, n, d, data_seed):
     """The points of ``thr-map``: (X, delta)."""
+    kind = check_choice(kind, "kind", MAP_KINDS)
+    n, d = check_int(n, "n", minimum=2), check_int(d, "d", minimum=2)
+    data_seed = check_seed(data_seed, "data_seed")
+    check_alloc(what="the points", n=n, d=d)
     if kind == "random":
         delta = 0.5 if d > 2 else None
         X = data.separated_points(n, d, delta, seed=data_seed) if d > 2 else data.great_circle(n)
@@ -127,13 +135,11 @@ def map_data(kind, n, d, data_seed):
         X = data.orthogonal_circles(max(2, n // (d // 2)), d // 2)
     elif kind == "simplex":
         X = data.simplex_points(n, 0.5, max(n, d))
-    elif kind == "clusters":
+    else:  # "clusters"
         rng = make_rng(data_seed, "part3", "clusters")
         centres = data.separated_points(max(1, n // 8), d, 0.5, seed=data_seed)
         X = np.repeat(centres, 8, axis=0)[:n] + 0.02 * rng.standard_normal((n, d))
         X /= np.linalg.norm(X, axis=1, keepdims=True)
-    else:
-        raise ValueError(f"kind must be one of {', '.join(MAP_KINDS)}, got {kind!r}")
     return X, data.min_distance(X)
 
 
@@ -142,6 +148,7 @@ def map_task(kind, n, d, data_seed=0, seed=0):
     """The deep memorizer (union-bound first layer), Baum and the Huang-style staircase built on the
     same data and labels; neurons, weights and depth of each (NaN where Baum cannot be built)."""
     X, delta = map_data(kind, n, d, data_seed)
+    seed = check_seed(seed)
     y = make_rng(data_seed, "part3", "map", kind).integers(0, 2, X.shape[0])
     out = {"points": X.shape[0], "dim": X.shape[1], "delta": delta}
     deep = build_memorizer(X, y, seed=seed, delta=min(delta, 2.0))
@@ -166,6 +173,9 @@ def audit_task(n, d, delta, data_seed=0, seed=0, eta=0.01, inflate="none", first
     """Build on delta-separated points (with the builder inflated in stage ``inflate``, or not) and
     audit: ``audit_ok``, the neurons, and whether it memorizes its labels and ``labelings - 1``
     further random labelings by relabeling only (``memorized``)."""
+    data_seed = check_seed(data_seed, "data_seed")
+    inflate = check_choice(inflate, "inflate", ("none",) + tuple(INFLATIONS))
+    labelings = check_int(labelings, "labelings")
     X = data.separated_points(n, d, delta, seed=data_seed)
     y = make_rng(data_seed, "part3", "audit").integers(0, 2, n)
     kw = dict(seed=seed, delta=delta, eta=eta, first_layer=first_layer)
