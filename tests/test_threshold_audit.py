@@ -181,7 +181,11 @@ def test_one_extra_neuron_per_point_fails_the_audit():
     mixed = th.ThresholdNetwork(net.layers[:2] + net.layers[-1:] + net.layers[2:], net.d)
     with pytest.raises(ValueError, match="consecutive|order"):  # rules out: stages out of order passing
         th.audit(mixed, X, delta=net.info["delta"])
-    wide = replace(net, layers=net.layers[:-1] + (th.size_audit._pad(net.layers[-1], 300),))
+    out = net.layers[-1]  # the output layer with 300 more units that never fire (zero weights, bias -1)
+    silent = th.SparseLayer(np.r_[out.index, np.zeros((300, out.index.shape[1]), np.int64)],
+                            np.r_[out.weight, np.zeros((300, out.weight.shape[1]), np.int64)],
+                            np.r_[out.bias, np.full(300, -1, np.int64)], "output")
+    wide = replace(net, layers=net.layers[:-1] + (silent,))
     assert not th.audit(wide, X, delta=net.info["delta"]).ok  # rules out: n silent output units passing
 
 
