@@ -12,7 +12,8 @@ speed-up is typed outside the blocks, and that this script runs (``--quick``, ti
 temporary folder).
 
     .venv/bin/python benchmarks/write_docs.py                  # everything (15-30 minutes on 2 cores)
-    .venv/bin/python benchmarks/write_docs.py --only steps     # one table: steps accuracy memory threshold chapters
+    .venv/bin/python benchmarks/write_docs.py --only steps     # one table: steps accuracy memory threshold
+                                                               # past_crossover chapters
     .venv/bin/python benchmarks/write_docs.py --quick --out /tmp/docs   # tiny sizes; the documents untouched
 """
 from __future__ import annotations
@@ -29,7 +30,12 @@ sys.path.insert(0, str(HERE))
 
 RESULTS = HERE / "generated"
 DOCUMENTS = (ROOT / "README.md", HERE / "README.md")
-TABLES = ("steps", "accuracy", "memory", "threshold", "threshold_summary", "chapters")
+TABLES = ("steps", "accuracy", "memory", "threshold", "threshold_summary", "past_crossover",
+          "past_crossover_summary", "chapters")
+#: Files written together with another table (a sentence for README.md beside a table).
+SUMMARIES = {"threshold_summary": "threshold", "past_crossover_summary": "past_crossover"}
+#: The stored full-scale result whose record ``past_crossover`` reads (the build is not rerun).
+PAST_CROSSOVER = "thr-past-crossover"
 BEGIN = "<!-- generated: {name}.md by benchmarks/write_docs.py; do not edit -->"
 END = "<!-- end generated: {name}.md -->"
 BLOCK_RE = re.compile(r"<!-- generated: (\S+)\.md by benchmarks/write_docs\.py; do not edit -->\n(.*?)"
@@ -143,6 +149,39 @@ def threshold_tables(quick):
     return "\n".join(lines) + "\n", summary
 
 
+def past_crossover_tables(quick):
+    """The record of the stored build past the crossover with Baum, read from its table and provenance
+    (``expreg_nb/results/thr-past-crossover/full``): nothing is rerun, so ``quick`` changes nothing."""
+    import inspect
+
+    from expreg_nb import sweep
+
+    table, prov = sweep.load_result(PAST_CROSSOVER, "full", check=False)
+    r = table.loc[table["n"].idxmax()]
+    limit = inspect.signature(sweep.get(PAST_CROSSOVER).fn).parameters["max_gib"].default
+    source = (f"Read by `benchmarks/write_docs.py` from the stored result `{PAST_CROSSOVER}` (full scale, "
+              f"{prov['points']} rows, `expreg_nb/results/{PAST_CROSSOVER}/full/`), not rerun: commit "
+              f"{prov['git_commit'][:7]}{' (dirty)' if prov.get('git_dirty') else ''}, {prov['machine']}, "
+              f"{prov['backend']}, {prov['executor']} executor, finished {prov['finished']}.")
+    lines = [source, "", "| quantity | value |", "|---|---|",
+             f"| points | n = {int(r['n']):,} (seed {int(r['seed'])}), δ = {r['delta']:g} |",
+             f"| network | {int(r['neurons']):,} neurons (Baum on the same labels: {int(r['baum_neurons']):,}), "
+             f"{int(r['weights']):,} weights, depth {int(r['depth'])}, $k_1={int(r['k1'])}$, largest group "
+             f"{int(r['largest_group']):,}, $T={int(r['T'])}$ |",
+             f"| memorized (a second `predict` of every point) / size audit | {bool(r['memorized'])} / "
+             f"{'passes' if r['audit_ok'] else 'FAILS'} |",
+             f"| labels kept under moves of $10^{{-6}}$ | {r['kept_at_1e-6']:.4f} |",
+             f"| predicted peak memory (`th.build_bytes`) | {r['predicted_gib']:.2f} GiB |",
+             f"| measured peak resident memory within the task's limit of {limit:g} GiB | {bool(r['within_limit'])} |",
+             f"| the row (build, second predict, audit, probes), wall | {r['seconds'] / 60:.1f} minutes |",
+             f"| the whole sweep ({prov['points']} rows), wall | {prov['wall_seconds'] / 60:.1f} minutes |"]
+    summary = (f"{int(r['neurons']):,} neurons against Baum's {int(r['baum_neurons']):,} on the same labels, "
+               f"memorized and audited, in {r['seconds'] / 60:.1f} minutes of wall time (stored row, commit "
+               f"{prov['git_commit'][:7]}, {prov['machine'].split(', Linux')[0]}) with a predicted peak of "
+               f"{r['predicted_gib']:.2f} GiB (`benchmarks/write_docs.py`, from the stored record).\n")
+    return "\n".join(lines) + "\n", summary
+
+
 def chapters_table(quick):
     import bench_all
 
@@ -160,12 +199,13 @@ def chapters_table(quick):
 def generate(names, quick, out):
     out.mkdir(parents=True, exist_ok=True)
     written = {}
+    pairs = {"threshold": threshold_tables, "past_crossover": past_crossover_tables}
     for name in names:
-        if name == "threshold_summary":
+        if name in SUMMARIES:
             continue
-        if name == "threshold":
-            table, summary = threshold_tables(quick)
-            written["threshold"], written["threshold_summary"] = table, summary
+        if name in pairs:
+            table, summary = pairs[name](quick)
+            written[name], written[f"{name}_summary"] = table, summary
         else:
             written[name] = {"steps": steps_table, "accuracy": accuracy_table, "memory": memory_text,
                              "chapters": chapters_table}[name](quick)
@@ -189,12 +229,12 @@ def splice(text, results=RESULTS):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="+", choices=[t for t in TABLES if t != "threshold_summary"],
+    ap.add_argument("--only", nargs="+", choices=[t for t in TABLES if t not in SUMMARIES],
                     default=None, help="measure these tables only")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test: the documents are not touched)")
     ap.add_argument("--out", type=Path, default=None, help=f"where the tables go (default {RESULTS})")
     args = ap.parse_args(argv)
-    names = args.only or [t for t in TABLES if t != "threshold_summary"]
+    names = args.only or [t for t in TABLES if t not in SUMMARIES]
     out = args.out or RESULTS
     if args.quick and args.out is None:
         ap.error("--quick writes tiny-size tables: give --out (the documents keep the real ones)")

@@ -154,7 +154,8 @@ def test_tests_and_chapters_use_public_names_only():
     root = Path(__file__).resolve().parent.parent
     pattern = re.compile(r"\b(?:ex|relu2|th|chunks|training|network|bounds|E|R2|sweep|data|stats|landing|"
                          r"backend|seeding|ref|reference|validation|V|experiments|construction|gadgets|"
-                         r"hyperplanes|sizes|baselines|errors|scale|strict)\.(_[a-zA-Z][a-zA-Z0-9_]*)\b")
+                         r"hyperplanes|sizes|baselines|errors|scale|strict|size_audit|compare|sweeps|ts|tsw|bl|"
+                         r"rb|robustness|recheck)\.(_[a-zA-Z][a-zA-Z0-9_]*)\b")
     hits = []
     for path in list((root / "tests").glob("*.py")) + list((root / "book").rglob("*.md")):
         for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

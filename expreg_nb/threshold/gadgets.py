@@ -104,10 +104,7 @@ def parity_tree_cost(sizes):
     costs c_l + ceil(c_l / 2) neurons and 6 floor(c_l / 2) + 2 (c_l mod 2) weights
     (3 neurons and 6 weights per XOR, 2 and 2 per copied value).
     """
-    s = int_array(sizes, "sizes", minimum=1)
-    if s.ndim > 1:
-        raise ValueError(f"sizes must be an int or a 1-dimensional array of them, got shape {s.shape}")
-    s = s.ravel()
+    s = _check_sizes(sizes)
     if s.size == 0:
         return 0, 0, 0
     D = int(math.ceil(math.log2(int(s.max())))) if s.max() > 1 else 0
@@ -115,6 +112,61 @@ def parity_tree_cost(sizes):
     neurons = int((c + (c + 1) // 2).sum())
     weights = int((6 * (c // 2) + 2 * (c % 2)).sum())
     return 2 * D, neurons, weights
+
+
+def _check_sizes(sizes):
+    """``sizes`` (an int or a 1-D array of ints >= 1) as a flat int64 array."""
+    s = int_array(sizes, "sizes", minimum=1)
+    if s.ndim > 1:
+        raise ValueError(f"sizes must be an int or a 1-dimensional array of them, got shape {s.shape}")
+    return s.ravel()
+
+
+def flat_parity_layers(subsets, stage):
+    """Two layers computing XOR over each row of the 0/1 matrix ``subsets``, without a tree:
+    a thermometer 1[sum_{i in S} h_i - j >= 0] for j = 1..|S|, then the alternating sum
+    1[sum_j (-1)^(j+1) t_j - 1 >= 0] (one when an odd number of inputs is on).
+
+    Depth 2 whatever |S|, but |S| + 1 neurons and |S|^2 + |S| weights per parity, against
+    the 2 ceil(log2 |S|) layers, about 3 |S| neurons and 6 |S| weights of :func:`parity_layers`.
+    Returns ``(layers, out)`` as :func:`parity_layers` does.  Every row of ``subsets`` must be
+    nonzero.
+    """
+    S = as_binary_matrix(subsets, "subsets").astype(bool)
+    stage = check_choice(stage, "stage", STAGES)
+    if not S.any(axis=1).all():
+        raise ValueError("every row of subsets must contain at least one input")
+    sizes = S.sum(axis=1)
+    K = int(sizes.max())
+    check_alloc(what="the flat parity layers", units=int(sizes.sum()), K=K)
+    tree = np.repeat(np.arange(S.shape[0]), sizes)  # thermometer unit -> its parity
+    level = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1  # j = 1..|S|
+    inputs = [np.flatnonzero(row) for row in S]
+    idx_a = np.zeros((tree.size, K), np.int64)
+    w_a = np.zeros((tree.size, K), np.int64)
+    for t, cols in enumerate(inputs):  # one row pattern per parity (rows of A), not per point
+        rows = np.flatnonzero(tree == t)
+        idx_a[rows, : cols.size] = cols
+        w_a[rows, : cols.size] = 1
+    first = _layer(idx_a, w_a, -level, stage)
+    idx_b = np.zeros((S.shape[0], K), np.int64)
+    w_b = np.zeros((S.shape[0], K), np.int64)
+    starts = np.cumsum(sizes) - sizes
+    cols = np.arange(K)[None, :]
+    mask = cols < sizes[:, None]
+    idx_b[mask] = (starts[:, None] + cols)[mask]
+    w_b[mask] = np.where(cols % 2 == 0, 1, -1).repeat(S.shape[0], axis=0)[mask]
+    second = _layer(idx_b, w_b, np.full(S.shape[0], -1), stage)
+    return [first, second], np.arange(S.shape[0])
+
+
+def flat_parity_cost(sizes):
+    """Exact (layers, neurons, weights) of :func:`flat_parity_layers` for parities over ``sizes``
+    inputs each: 2 layers, sum (s + 1) neurons, sum (s^2 + s) weights."""
+    s = _check_sizes(sizes)
+    if s.size == 0:
+        return 0, 0, 0
+    return 2, int((s + 1).sum()), int((s * s + s).sum())
 
 
 def nonzero_f2_matrix(rng, rows, cols):
@@ -215,5 +267,5 @@ def _equality_layer(inputs, n_blocks, nbits, n_values):
 
 
 
-__all__ = ["MAX_BITS", "bits_of", "bits_value", "equality_layer", "f2_product", "nonzero_f2_matrix",
-           "parity_layers", "parity_tree_cost", "sparse_layer"]
+__all__ = ["MAX_BITS", "bits_of", "bits_value", "equality_layer", "f2_product", "flat_parity_cost",
+           "flat_parity_layers", "nonzero_f2_matrix", "parity_layers", "parity_tree_cost", "sparse_layer"]

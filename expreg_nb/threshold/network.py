@@ -69,12 +69,19 @@ class SparseLayer(_LayerSize):
     """h -> 1[sum_k weight[:, k] * h[index[:, k]] + bias >= 0], integer weights (ELLPACK).
 
     Evaluated as one sparse product: the (out x in) matrix is built once per backend.
+    ``onehot`` optionally declares the layer a set of equality units: a tuple of blocks
+    ``(first_unit, positions)``, the 2^len(positions) units from ``first_unit`` on being
+    1[h[positions] = v] for v = 0, 1, ... (weights 2 v_j - 1, bias -|v|).  On the CPU such a
+    layer is then evaluated by reading the value of h[positions] (exactly one unit per block
+    fires) and its output kept sparse; the declaration is checked against the weights once,
+    so it cannot change what the layer computes.
     """
 
     index: object  # (out, K) int64 into the previous layer
     weight: object  # (out, K) int64
     bias: object  # (out,) int64
     stage: str
+    onehot: tuple = ()
 
     def _matrix(self, xp, n_in):
         cache = self.__dict__.setdefault("_cache", {})
@@ -106,13 +113,68 @@ class SparseLayer(_LayerSize):
         H = H if xp is np else H.astype(S.dtype)
         return S @ H, neg_bias
 
+    def _onehot_blocks(self):
+        """The declared equality blocks as (first_unit, positions array), checked once against
+        the weights and biases (ValueError if the declaration does not describe the layer)."""
+        cache = self.__dict__.setdefault("_cache", {})
+        if "onehot" not in cache:
+            idx, w, b = to_numpy(self.index), to_numpy(self.weight), to_numpy(self.bias)
+            blocks, covered = [], 0
+            for first, positions in self.onehot:
+                pos = np.asarray(positions, np.int64)
+                k = pos.size
+                v = (np.arange(2**k)[:, None] >> np.arange(k - 1, -1, -1)[None, :]) & 1
+                rows = slice(int(first), int(first) + 2**k)
+                if (first != covered or not np.array_equal(idx[rows, :k], np.tile(pos, (2**k, 1)))
+                        or not np.array_equal(w[rows, :k], 2 * v - 1) or np.any(w[rows, k:])
+                        or not np.array_equal(b[rows], -v.sum(axis=1))):
+                    raise ValueError(f"the onehot declaration of layer {self.stage!r} does not match "
+                                     f"its weights at units {first}..{first + 2**k - 1}")
+                blocks.append((int(first), pos))
+                covered += 2**k
+            if covered != self.width:
+                raise ValueError(f"the onehot blocks of layer {self.stage!r} cover {covered} of "
+                                 f"{self.width} units")
+            cache["onehot"] = blocks
+        return cache["onehot"]
+
+    def _apply_onehot(self, H):
+        """Sparse (out, points) output of a declared equality layer on dense 0/1 ``H``."""
+        sps = sparse_module(np)
+        H = H.toarray() if sps.issparse(H) else H
+        blocks = self._onehot_blocks()
+        pts = H.shape[1]
+        rows = np.empty((pts, len(blocks)), np.int64)
+        for j, (first, pos) in enumerate(blocks):
+            weights = (1 << np.arange(pos.size - 1, -1, -1)).astype(np.int64)
+            rows[:, j] = first + weights @ H[pos].astype(np.int64)
+        indptr = np.arange(0, pts * len(blocks) + 1, len(blocks))
+        return sps.csc_matrix((np.ones(rows.size, np.int8), rows.ravel(), indptr),
+                              shape=(self.width, pts))
+
     def product(self, H, xp):
         """The integer products (out, points) of the weights with the previous layer's outputs ``H``
         (in, points): what :meth:`apply` compares with the bias (the floor of a forward pass)."""
         return self._product(H, xp)[0]
 
     def apply(self, H, xp):
-        """0/1 outputs (out, points) int8 from the previous layer's outputs ``H`` (in, points)."""
+        """0/1 outputs (out, points) int8 from the previous layer's outputs ``H`` (in, points).
+
+        On the CPU the output of a declared equality layer, and of any layer that reads a
+        sparse input and has only negative biases, is a ``scipy.sparse`` matrix.
+        """
+        if xp is np and self.onehot:
+            return self._apply_onehot(H)
+        if xp is np and sparse_module(np).issparse(H):
+            sps = sparse_module(np)
+            S, neg_bias = self._matrix(np, H.shape[0])
+            P = (S @ H).tocoo()
+            nb = neg_bias[:, 0]
+            if np.any(nb <= 0):  # a unit that fires on a zero pre-activation: dense output
+                return (P.toarray() >= neg_bias).view(np.int8)
+            keep = P.data >= nb[P.row]
+            return sps.csc_matrix((np.ones(int(keep.sum()), np.int8), (P.row[keep], P.col[keep])),
+                                  shape=(self.width, H.shape[1]))
         P, neg_bias = self._product(H, xp)
         return (P >= neg_bias).view(xp.int8)
 
@@ -122,9 +184,15 @@ class SparseLayer(_LayerSize):
         return (P.astype(xp.int64) - neg_bias.astype(xp.int64)).T
 
 
+def _dense_width(layer, xp):
+    """Width of the dense block a layer's output takes in a forward pass (0 for an equality
+    layer evaluated sparsely on the CPU)."""
+    return 0 if xp is np and getattr(layer, "onehot", ()) else layer.width
+
+
 def run_layers(layers, H, xp):
     """Outputs (width, points) of the last of ``layers`` on ``H`` (in, points), in blocks of
-    points so that a block of the widest layer stays within :data:`FORWARD_CHUNK_BYTES`."""
+    points so that a dense block of the widest layer stays within :data:`FORWARD_CHUNK_BYTES`."""
     if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
         raise TypeError(f"layers must be a sequence of SparseLayer, got {type(layers).__name__}")
     layers = list(layers)
@@ -153,12 +221,14 @@ def _run_layers(layers, H, xp):
         return H
     if H.shape[1] == 0:  # no points: an empty output of the last layer's width
         return xp.zeros((layers[-1].width, 0), dtype=xp.int8)
-    widest = max(layer.width for layer in layers)
+    widest = max(_dense_width(layer, xp) for layer in layers)
     parts = []
     for cols in point_chunks(H.shape[1], widest):
         h = H[:, cols]
         for layer in layers:
             h = layer.apply(h, xp)
+        if xp is np and sparse_module(np).issparse(h):
+            h = h.toarray().astype(np.int8)
         parts.append(h)
     return xp.concatenate(parts, axis=1)
 
@@ -206,7 +276,7 @@ class ThresholdNetwork:
     def _blocks(self, X, upto):
         """Yield the outputs (width, points) of layer ``upto`` for blocks of rows of ``X``."""
         xp = array_module(X)
-        widest = max(layer.width for layer in self.layers[: upto + 1])
+        widest = max(_dense_width(layer, xp) for layer in self.layers[: upto + 1])
         for rows in point_chunks(X.shape[0], widest):
             h = self.layers[0].apply(X[rows], xp)
             yield _run_layers(self.layers[1: upto + 1], h, xp)
