@@ -7,10 +7,11 @@ scale        problem sizes (``EXPREG_SCALE``)
 seeding      reproducible host-side random streams
 training     models as pure functions, the one trainer (train, TrainResult), linearize
 sweep        grids of runs on any executor (serial, processes, Dask), named sweeps, results store
+recheck      stored results rerun on load: the seeded sample rule, the column comparison
+provenance   the git state and package versions recorded with a stored result
 robustness   a headline claim re-evaluated under named perturbations of the protocol
-stats        Wilson intervals, the cluster (group) bootstrap
+stats        Wilson intervals, log-log slopes, the cluster (group) bootstrap
 data         synthetic data sets
-stats        success-rate intervals, log-log slopes
 chunks       feature blocks within a memory budget (the kernels' streaming)
 validation   the input checks every public function shares
 landing      the landing page's panels

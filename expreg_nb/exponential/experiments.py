@@ -24,7 +24,7 @@ from ..stats import loglog_slope
 from ..chunks import neuron_slices
 from ..training import DivergenceError, train
 from ..validation import (as_float_array, check_bool, check_int, check_int_sequence, check_labels,
-                         check_network, check_real)
+                         check_network, check_real, check_seed)
 
 CRITERIA = ("diverge", "monotone")
 

@@ -41,8 +41,9 @@ from .. import data, sweep
 from . import network as relu2
 from ..backend import array_module, to_device, to_numpy
 from ..sweep import grid
-from ..training import DivergenceError, Model, linearize, train
-from ..validation import check_int, check_real
+from ..training import RECORDABLE, DivergenceError, Model, linearize, train
+from ..validation import (as_float_array, check_int, check_labels, check_nonzero_norm, check_params,
+                          check_real, check_seed)
 
 __all__ = ["ACCEPT", "LABELS", "MAX_HALVINGS", "SEPARATION", "SLOWER", "alpha_model",
            "alpha_task", "compare", "critical_md_over_n", "fit_task", "problem", "sharpening_run",
@@ -64,7 +65,7 @@ LABELS = ("sign", "worst")
 def width_for(md_over_n: float, n: int, d: int) -> int:
     """The width m with m d / n closest to ``md_over_n`` from above (at least 1)."""
     md_over_n = check_real(md_over_n, "md_over_n", positive=True)
-    n, d = check_int(n, "n"), check_int(d, "d")
+    n, d = check_int(n, "n", maximum=2**53), check_int(d, "d", maximum=2**53)
     return max(1, math.ceil(md_over_n * n / d - 1e-9))
 
 
@@ -73,6 +74,7 @@ def worst_case_labels(X, ratio):
     eigenvector of lambda_min(H1inf + ratio H2inf), the direction the linearized
     infinite-width dynamics fit most slowly (host array, ||y||^2 = n)."""
     ratio = check_real(ratio, "ratio", nonnegative=True)
+    X = as_float_array(X, "X", ndim=2)
     H1, H2 = (to_numpy(H) for H in relu2.gram_infinite(X))
     _, vec = np.linalg.eigh(H1 + ratio * H2)
     v = vec[:, 0]
@@ -82,8 +84,10 @@ def worst_case_labels(X, ratio):
 
 def problem(n, d, *, data_seed, labels="sign", ratio=1.0):
     """Gaussian data X (n, d) and labels of kind ``labels`` (``"sign"`` or ``"worst"``), on the backend."""
-    if labels not in LABELS:
+    data_seed = check_seed(data_seed, "data_seed")
+    if not isinstance(labels, str) or labels not in LABELS:
         raise ValueError(f"labels must be one of {LABELS}, got {labels!r}")
+    ratio = check_real(ratio, "ratio", nonnegative=True)
     X = data.gaussian(n, d, seed=data_seed)
     if labels == "sign":
         return X, data.labels(n, seed=data_seed, kind="sign")
@@ -107,7 +111,14 @@ def compare(model, p0, X, y, *, ratio, c=0.5, steps=4000, tol=1e-3, record_every
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
+    X = as_float_array(X, "X", ndim=2)
+    y = check_nonzero_norm(check_labels(y, X), "y")  # separations are relative to ||y||
+    p0 = check_params(model, p0, X, "p0")
+    if isinstance(record, str) or not hasattr(record, "__iter__") or not all(isinstance(r, str) for r in record):
+        raise ValueError(f"record must be a collection of names from {RECORDABLE}, got {record!r}")
+    record = tuple(record)
     c = check_real(c, "c", positive=True)
+    accept = check_real(accept, "accept", positive=True)
     rate_scale = check_real(rate_scale, "rate_scale", positive=True)
     max_halvings = check_int(max_halvings, "max_halvings", minimum=0)
     if "lambda_max" not in record:
@@ -171,6 +182,7 @@ def fit_task(*, n, d, md_over_n, ratio, data_seed, init_seed, c=0.5, steps=4000,
     ``max_lambda_max`` = max_t lambda_max(K(t)) of the network's run, its growth
     over lambda_max(K(0)), the scale ``c_used`` and the rates.
     """
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
     m = width_for(md_over_n, n, d)
     X, y = problem(n, d, data_seed=data_seed, labels=labels, ratio=ratio)
     model = relu2.model()
@@ -191,7 +203,8 @@ def alpha_model(alpha, params0, X):
     """
     alpha = check_real(alpha, "alpha", positive=True)
     base = relu2.model()
-    p0 = dict(params0)
+    X = as_float_array(X, "X", ndim=2)
+    p0 = check_params(base, params0, X, "params0")
     f0 = base.forward(p0, X)
     X0 = X
 
@@ -229,6 +242,8 @@ def alpha_task(*, n, d, md_over_n, alpha, data_seed, init_seed, ratio=1.0, c=0.5
     ||H(T) - H(0)||_2 / ||H(0)||_2 of the kernel in the network's units, and ``var_f0``,
     the variance over the data of the *uncentered* alpha-scaled output at t = 0.
     """
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
+    alpha = check_real(alpha, "alpha", nonnegative=True)
     m = width_for(md_over_n, n, d)
     X, y = problem(n, d, data_seed=data_seed, labels=labels, ratio=ratio)
     base = relu2.model()
@@ -254,6 +269,7 @@ def sharpening_run(*, n, d, md_over_n, c, data_seed, init_seed, ratio=1.0, steps
                    record_every=5):
     """One network run at a *fixed* scale c = eta * lambda_max(K(0)) (no halving), recording
     lambda_max(K(t)) every ``record_every`` steps: a :class:`~expreg_nb.training.TrainResult`."""
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
     m = width_for(md_over_n, n, d)
     X, y = problem(n, d, data_seed=data_seed, ratio=ratio)
     model = relu2.model()
@@ -271,6 +287,7 @@ def sharpening_task(*, n, d, md_over_n, c, data_seed, init_seed, ratio=1.0, step
     number of steps on which the loss rose (``rises``), ``net_fit`` and ``net_steps``;
     a diverged run is an error row of the sweep.
     """
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
     res = sharpening_run(n=n, d=d, md_over_n=md_over_n, c=c, data_seed=data_seed,
                          init_seed=init_seed, ratio=ratio, steps=steps, tol=tol)
     lam = res.history["lambda_max"]
@@ -287,8 +304,16 @@ def success_table(df, by, col="net_fit", z=1.96):
     Returns a DataFrame indexed by ``by`` with ``k`` (successes), ``N`` (runs),
     ``rate``, ``low``, ``high`` (Wilson, ``z``).  Error rows count as failures.
     """
+    import pandas as pd
+
     from ..stats import wilson_interval
 
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame (a sweep table), got {type(df).__name__}")
+    if not isinstance(by, (list, tuple)) or not by:
+        raise TypeError(f"by must be a non-empty list of column names, got {by!r}")
+    if not isinstance(col, str):
+        raise TypeError(f"col must be a column name (a str), got {col!r}")
     if isinstance(by, str) or not all(isinstance(b, str) for b in by):
         raise TypeError(f"by must be a list of column names, got {by!r}")
     missing = sorted((set(by) | {col}) - set(df.columns))
@@ -311,9 +336,13 @@ def critical_md_over_n(table, level=0.5):
     interval lies wholly under ``level`` (0 if none) to the smallest md/n whose Wilson
     interval lies wholly above ``level`` (inf if none).  ``crit`` is inf when no md/n reaches it.
     """
+    import pandas as pd
+
     level = check_real(level, "level", positive=True)
     if level >= 1:
         raise ValueError(f"level must lie in (0, 1), got {level}")
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a DataFrame from success_table, got {type(table).__name__}")
     if not {"rate", "low", "high"} <= set(table.columns):
         raise ValueError("table must come from success_table (columns rate, low, high)")
     t = table.sort_index()
