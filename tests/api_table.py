@@ -42,7 +42,8 @@ from expreg_nb import robustness as RB
 from expreg_nb import exponential as ex
 from expreg_nb import threshold as th
 from expreg_nb import validation as V
-from expreg_nb.exponential import bounds, experiments as E, reference as ref
+from expreg_nb.exponential import bounds, experiments as E, reference as ref, theorem as thm, widthlaw as wl
+from expreg_nb.exponential import sweeps as exsw
 from expreg_nb.relu2 import experiments as R2
 from expreg_nb.threshold import sweeps as tsw
 
@@ -266,6 +267,34 @@ def _other_task(**point):
     return _rb_task(**point)
 
 
+@functools.lru_cache(maxsize=None)
+def _lazy_run():
+    X, y = data.sphere(5, 3, seed=0, xp=np), data.labels(5, seed=0, xp=np)
+    H = ex.gram(ex.init_params(16, 3, seed=0)[0], X)
+    eta = 0.5 / float(np.linalg.eigvalsh(H)[-1])
+    return E.lazy_runs(X, y, widths=[16], seeds=[0], eta=eta, steps=400)[0]
+
+
+def lazy_run():
+    """A small LazyRun (normalized network and its linearization side by side)."""
+    return _lazy_run()
+
+
+@functools.lru_cache(maxsize=None)
+def _width_table():
+    import pandas as pd
+
+    rows = [wl.width_search_task(n=n, d=3, normalized=True, coupled=False, data_seed=s, init_seed=0, eps=0.5)
+            | {"n": n, "data_seed": s, "init_seed": 0, "normalized": True, "coupled": False}
+            for n in (3, 6) for s in (0, 1)]
+    return pd.DataFrame(rows)
+
+
+def width_table():
+    """A small exp-width-* table (two n, two seed cells each; a fresh copy)."""
+    return _width_table().copy()
+
+
 SPECS: list[Spec] = [
     # ------------------------------------------------------------------ Part I: the model
     S("ex.init_params", ex.init_params, lambda p: dict(m=p.m, d=p.d, seed=0, coupled=False, dtype=None),
@@ -325,18 +354,73 @@ SPECS: list[Spec] = [
                      criterion="diverge", normalized=True, coupled=False, chunk=None),
       dict(m="size", eta_lo="real_pos", eta_hi="real_pos", steps="int_pos", iters="int_nonneg",
            criterion="choice"), XY, moves_data=True),
-    S("E.width_dim", E.width_dim, lambda p: dict(n=p.n), dict(n="count")),
-    S("E.width_points", E.width_points,
-      lambda p: dict(ns=[8], models=(True,), data_seeds=(0,), init_seeds=(0,), high=2),
-      dict(ns="int_list", models="flag_list", data_seeds="seed_list", init_seeds="seed_list", high="real_pos")),
-    S("E.width_task", E.width_task,
-      lambda p: dict(n=4, m=2, normalized=True, data_seed=0, init_seed=0, eps=0.05, budget=1e-3, c=0.5),
-      dict(n="size", m="size")),
-    S("E.init_width_task", E.init_width_task, lambda p: dict(n=4, m=2, data_seed=0, init_seed=0),
-      dict(n="size", m="size")),
-    S("E.smallest_passing", E.smallest_passing,
-      lambda p: dict(df=p.table, by=["ratio"], ok="net_fit", width="m"),
-      dict(df="dataframe", by="columns", ok="column", width="column")),
+    # ------------------------------------------------------------------ Part I: lazy training
+    S("E.lazy_runs", E.lazy_runs,
+      lambda p: dict(X=p.X, y=p.y, widths=[2], seeds=[0], eta=0.05, steps=2, chunk=None),
+      dict(widths="int_list", seeds="seed_list", steps="int_pos"), XY, moves_data=True),
+    S("E.relative_gap", E.relative_gap, lambda p: dict(run=lazy_run()), dict(run="lazy_run")),
+    S("E.progress_step", E.progress_step, lambda p: dict(run=lazy_run(), level=0.5),
+      dict(run="lazy_run", level="real_pos")),
+    S("E.late_rate_ratio", E.late_rate_ratio, lambda p: dict(run=lazy_run(), window=(1e-12, 1e-4)),
+      dict(run="lazy_run", window="window")),
+    S("E.mode_rate_errors", E.mode_rate_errors, lambda p: dict(run=lazy_run(), decay=2.0, min_share=0.0),
+      dict(run="lazy_run", decay="real_pos", min_share="real_nonneg")),
+    # ------------------------------------------------------------------ Part I: the width law
+    S("wl.width_dim", wl.width_dim, lambda p: dict(n=p.n), dict(n="count")),
+    S("wl.paired_sphere", wl.paired_sphere, lambda p: dict(n=4, d=3, theta=0.5, seed=0),
+      dict(n="size_2", d="size_d2", theta="real_pos")),
+    S("wl.width_data", wl.width_data, lambda p: dict(n=4, d=3, data_seed=0, theta=None),
+      dict(n="size", d="size", theta="real_pos_or_none")),
+    S("wl.width_grid", wl.width_grid, lambda p: dict(m_max=20, coupled=False, per_octave=4),
+      dict(m_max="size", per_octave="int_pos")),
+    S("wl.stall_boundary", wl.stall_boundary,
+      lambda p: dict(norms=np.array([1.0, 0.9, 0.85, 0.84, 0.839, 0.8389, 0.83889]), eps=0.05, margin=1.0,
+                     patience=3),
+      dict(norms="pos_vector", eps="real_pos", margin="real_pos", patience="int_pos")),
+    S("wl.search_width", wl.search_width,
+      lambda p: dict(grid=[1, 2, 3, 4, 6, 8], start=1, passes=lambda i: i >= 3, per_octave=2),
+      dict(grid="int_list", start="int_nonneg", passes="callable", per_octave="int_pos")),
+    S("wl.width_search_task", wl.width_search_task,
+      lambda p: dict(n=4, d=3, normalized=True, coupled=False, data_seed=0, init_seed=0, theta=None, eps=0.5,
+                     c=0.5),
+      dict(n="size_2", d="size", theta="real_pos_or_none")),
+    S("wl.runs_frame", wl.runs_frame, lambda p: dict(table=width_table(), keys=("n", "data_seed")),
+      dict(table="width_table", keys="names_tuple")),
+    S("wl.variant_table", wl.variant_table, lambda p: dict(table=width_table(), variant="cap x10"),
+      dict(table="width_table", variant="choice")),
+    S("wl.cells_changed", wl.cells_changed,
+      lambda p: dict(table=wl.variant_table(width_table(), "cap x10")), dict(table="variant_frame")),
+    S("wl.synthetic_table", wl.synthetic_table, lambda p: dict(table=width_table(), slope=1.0, x="n"),
+      dict(table="width_table", slope="scalar_real", x="column")),
+    S("wl.exponent_interval", wl.exponent_interval,
+      lambda p: dict(table=width_table(), x="n", y="m_star", groups=None, n_boot=50, seed=0, level=0.9),
+      dict(table="width_table", x="column", y="column", groups="column_or_none", n_boot="size", level="prob")),
+    S("wl.interval_excludes", lambda interval, slopes: wl.interval_excludes(interval, *slopes),
+      lambda p: dict(interval=(1.0, 0.5, 1.5), slopes=(0.0, 2.0)), dict(interval="interval", slopes="real_list"),
+      covers=(wl.interval_excludes,)),
+    S("exsw.width_points", exsw.width_points,
+      lambda p: dict(ns=[8], seeds=[0], normalized=True, coupled=False, d=16),
+      dict(ns="int_list", seeds="seed_list", d="size")),
+    S("exsw.lambda_points", exsw.lambda_points, lambda p: dict(thetas=[0.5], seeds=[0], n=8, d=16),
+      dict(thetas="pos_vector", seeds="seed_list", n="size_2", d="size_d2")),
+    # ------------------------------------------------------------------ Part I: the theorem's fixed points
+    S("thm.chernoff_fixed_width", thm.chernoff_fixed_width,
+      lambda p: dict(lam=0.5, gram_norm=3.0, n=10.0, delta=0.1, level=0.75, iters=100),
+      dict(lam="scalar_real_pos", gram_norm="scalar_real_pos", n="scalar_real_pos", delta="scalar_prob",
+           level="scalar_prob", iters="int_pos")),
+    S("thm.hoeffding_fixed_width", thm.hoeffding_fixed_width,
+      lambda p: dict(lam=0.5, n=10.0, delta=0.1, iters=100),
+      dict(lam="scalar_real_pos", n="scalar_real_pos", delta="scalar_prob", iters="int_pos")),
+    S("thm.initial_residual_bound", thm.initial_residual_bound,
+      lambda p: dict(n=10.0, B=2.0, delta=0.1, coupled=False),
+      dict(n="scalar_real_pos", B="scalar_real_pos", delta="scalar_prob")),
+    S("thm.deterministic_theorem_width", thm.deterministic_theorem_width,
+      lambda p: dict(lam=0.5, n=10.0, gram_norm=3.0, delta=0.1, coupled=False, iters=100),
+      dict(lam="scalar_real_pos", n="scalar_real_pos", gram_norm="scalar_real_pos", delta="scalar_prob",
+           iters="int_pos")),
+    S("thm.theorem_steps", thm.theorem_steps, lambda p: dict(lam=0.5, n=10.0, B=2.0, err0=3.0, eps=0.1),
+      dict(lam="scalar_real_pos", n="scalar_real_pos", B="scalar_real_pos", err0="scalar_real_pos",
+           eps="scalar_real_pos")),
     # ------------------------------------------------------------------ Part II: the model
     S("relu2.init_params", relu2.init_params, lambda p: dict(m=p.m, d=p.d, seed=1, dtype=None),
       dict(m="size", d="size")),
@@ -470,25 +554,25 @@ SPECS: list[Spec] = [
       dict(fn="callable", points="point_list", executor="executor", catch="catch", desc="str")),
     S("sweep.failed", sweep.failed, lambda p: dict(df=p.table), dict(df="sweep_table")),
     S("sweep.task", sweep.task, lambda p: dict(task_id="some-new-id"), dict(task_id="task_id")),
-    S("sweep.task_id", sweep.task_id, lambda p: dict(fn=E.width_task), dict(fn="task_fn"), names={"fn": "task"}),
-    S("sweep.get_task", sweep.get_task, lambda p: dict(tid="exp-width"), dict(tid="known_name"),
+    S("sweep.task_id", sweep.task_id, lambda p: dict(fn=wl.width_search_task), dict(fn="task_fn"), names={"fn": "task"}),
+    S("sweep.get_task", sweep.get_task, lambda p: dict(tid="exp-width-search"), dict(tid="known_name"),
       ),
-    S("sweep.get", sweep.get, lambda p: dict(name="exp-width"), dict(name="known_name")),
+    S("sweep.get", sweep.get, lambda p: dict(name="exp-width-norm-indep"), dict(name="known_name")),
     S("sweep.registry", sweep.registry, lambda p: dict()),
     S("sweep.Sweep", sweep.Sweep,
-      lambda p: dict(name="t", fn=E.width_task, grids={"book": [{"n": 4}]}, description="", version=1, catch=()),
+      lambda p: dict(name="t", fn=wl.width_search_task, grids={"book": [{"n": 4}]}, description="", version=1, catch=()),
       dict(name="str", fn="task_fn", grids="grids", description="str", version="int_pos", catch="catch_tuple"),
       names={"fn": "task"}),
     S("sweep.provenance", sweep.provenance,
-      lambda p: dict(sweep=sweep.get("exp-width"), scale="full", wall_seconds=1.0, executor_desc="serial"),
+      lambda p: dict(sweep=sweep.get("exp-width-norm-indep"), scale="full", wall_seconds=1.0, executor_desc="serial"),
       dict(sweep="sweep_obj", scale="scale", wall_seconds="real_nonneg", executor_desc="str")),
     S("sweep.results_root", sweep.results_root, lambda p: dict(root=None), dict(root="path_or_none")),
-    S("sweep.result_dir", sweep.result_dir, lambda p: dict(name="exp-width", scale="full", root=None),
+    S("sweep.result_dir", sweep.result_dir, lambda p: dict(name="exp-width-norm-indep", scale="full", root=None),
       dict(name="plain_name", scale="plain_name", root="path_or_none")),
-    S("sweep.load_result", sweep.load_result, lambda p: dict(name="exp-width", scale="full", root=None, check=True),
+    S("sweep.load_result", sweep.load_result, lambda p: dict(name="exp-width-norm-indep", scale="full", root=None, check=True),
       dict(name="plain_name", scale="plain_name", root="path_or_none", check="flag")),
     S("sweep.store", sweep.store,
-      lambda p: dict(name="exp-width", scale="book", executor=None, executor_desc="serial", root=_tmp_root(),
+      lambda p: dict(name="exp-width-norm-indep", scale="book", executor=None, executor_desc="serial", root=_tmp_root(),
                      progress=False),
       dict(name="known_name", scale="scale", executor="executor", executor_desc="str", root="path_or_none"),
       valid=False),
@@ -901,6 +985,10 @@ EXEMPT = {
     "expreg_nb.exponential.experiments.StepSplit": "a result record of one_step_remainder",
     "expreg_nb.exponential.experiments.WidthSearch": "a result record of smallest_width",
     "expreg_nb.exponential.experiments.MovementSweep": "a result record of movement_sweep",
+    "expreg_nb.exponential.experiments.LazyRun": "a result record of lazy_runs; the functions that read it "
+                                                 "(relative_gap, progress_step, ...) check that they get one",
+    "expreg_nb.exponential.widthlaw.Run": "the trajectory record that width_search_task builds and extends",
+    "expreg_nb.exponential.widthlaw.Verdict": "a result record of Run.verdict (reason, step, err)",
     "expreg_nb.threshold.network.DenseLayer": "a frozen layer record built by build_memorizer and build_baum "
                                              "(which check their inputs); the network's methods are in the table",
     "expreg_nb.threshold.network.SparseLayer": "a frozen layer record; built from user input by sparse_layer, "

@@ -315,13 +315,21 @@ def lazy_runs(X, y, *, widths, seeds, eta, steps, chunk=None) -> list[LazyRun]:
     return out
 
 
+def _check_lazy_run(run, name="run"):
+    if not isinstance(run, LazyRun):
+        raise TypeError(f"{name} must be a LazyRun (an entry of lazy_runs' list), got {type(run).__name__}")
+    return run
+
+
 def relative_gap(run: LazyRun) -> np.ndarray:
     """||e_net(t) - e_lin(t)|| / ||e_lin(t)|| at every step t."""
+    _check_lazy_run(run)
     return np.linalg.norm(run.e_net - run.e_lin, axis=1) / np.linalg.norm(run.e_lin, axis=1)
 
 
 def progress_step(run: LazyRun, level=1e-3) -> int:
     """The first step at which the linearization's residual is at most ``level`` times ||e(0)||."""
+    _check_lazy_run(run)
     level = check_real(level, "level", positive=True)
     norms = np.linalg.norm(run.e_lin, axis=1)
     hit = np.flatnonzero(norms <= level * norms[0])
@@ -333,6 +341,7 @@ def progress_step(run: LazyRun, level=1e-3) -> int:
 
 def late_rate_ratio(run: LazyRun, *, window=(1e-20, 1e-10)) -> float:
     """ln q_net / ln q_lin: how much faster (> 1) the network's late per-step factor is than its linearization's."""
+    _check_lazy_run(run)
     q = [late_rate(0.5 * np.sum(e**2, axis=1), window=window) for e in (run.e_net, run.e_lin)]
     return math.log(q[0]) / math.log(q[1])
 
@@ -346,7 +355,11 @@ def mode_rate_errors(run: LazyRun, *, decay=10.0, min_share=0.1):
     used and |ln q_k / ln(1 - eta lambda_k) - 1| for each (0 for a network that decays exactly like
     its linearization).
     """
+    _check_lazy_run(run)
     decay = check_real(decay, "decay", positive=True)
+    if decay <= 1.0:
+        raise ValueError(f"decay must be > 1 (the factor by which the prediction falls), got {decay}")
+    min_share = check_real(min_share, "min_share", nonnegative=True)
     C = run.e_net @ run.V0                                   # components, (steps + 1, n)
     c0 = C[0]
     n = c0.size

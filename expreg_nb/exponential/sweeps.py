@@ -9,7 +9,10 @@ one seed cell; its columns carry m* under every protocol variant
 """
 from __future__ import annotations
 
+import math
+
 from .. import sweep
+from ..validation import check_bool, check_int, check_int_sequence, check_real
 from .widthlaw import WIDTH_D, width_search_task
 
 #: The four initialization x parameterization combinations: sweep suffix -> (normalized, coupled).
@@ -19,27 +22,48 @@ COMBOS = {
     "unnorm-indep": (False, False),
     "unnorm-coupled": (False, True),
 }
-#: n of the full-scale width sweeps (1.5 decades) and of the book-scale ones.
-FULL_NS = (8, 16, 32, 64, 128, 256)
+#: n of the full-scale width sweeps (1.2 decades) and of the book-scale ones.  Sized to the compute
+#: of this book's runs (2 shared cores): a cell at n >= 32 costs about 30 CPU seconds (runs near the
+#: counting bound go on for 10^5 - 10^6 steps before they stall or hit the hard cap), n <= 16 well
+#: under a second; the five full sweeps together fit in about half an hour on one core.
+FULL_NS = (8, 16, 32, 128)
 BOOK_NS = (8, 16)
-#: Seed cells per n: data seeds 0..9 (each with its own initialization seed data_seed * 1000).
-FULL_SEEDS = tuple(range(10))
+#: Seed cells per n: data seeds 0..4 (each with its own initialization seed data_seed * 1000).
+FULL_SEEDS = tuple(range(5))
 BOOK_SEEDS = (0, 1, 2)
 #: The lambda sweep: n = LAMBDA_N points, the pair at angle theta = 2^-k, so lambda ~ theta^2.
-LAMBDA_N = 32
+LAMBDA_N = 16
 LAMBDA_THETAS = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125)
 
 
 def width_points(ns, seeds, *, normalized, coupled, d=WIDTH_D):
     """Grid points of a width-law sweep: one per (n, data seed)."""
+    ns = check_int_sequence(ns, "ns", minimum=2)
+    seeds = check_int_sequence(seeds, "seeds", minimum=0)
+    normalized, coupled = check_bool(normalized, "normalized"), check_bool(coupled, "coupled")
+    d = check_int(d, "d")
     return sweep.grid(n=list(ns), d=[d], normalized=[normalized], coupled=[coupled],
                       data_seed=list(seeds), init_seed=[0])
 
 
 def lambda_points(thetas, seeds, *, n=LAMBDA_N, d=WIDTH_D):
     """Grid points of the lambda sweep (normalized model, independent initialization)."""
+    thetas = [check_real(t, f"thetas[{i}]", positive=True, maximum=math.pi) for i, t in
+              enumerate(_check_sequence(thetas, "thetas"))]
+    seeds = check_int_sequence(seeds, "seeds", minimum=0)
+    n, d = check_int(n, "n", minimum=2), check_int(d, "d", minimum=2)
     return sweep.grid(n=[n], d=[d], normalized=[True], coupled=[False], data_seed=list(seeds),
                       init_seed=[0], theta=list(thetas))
+
+
+def _check_sequence(values, name):
+    """``values`` as a non-empty list (a str, dict or scalar is a TypeError)."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence, got {type(values).__name__}")
+    out = list(values)
+    if not out:
+        raise ValueError(f"{name} must not be empty")
+    return out
 
 
 #: Named sweeps of Part I (see :mod:`expreg_nb.sweep`).
@@ -64,7 +88,7 @@ SWEEPS = [
         description=(f"m* against lambda = lambda_min(H*) at n = {LAMBDA_N}, d = {WIDTH_D}: one pair of "
                      f"points at angle theta, lambda ~ theta^2 (normalized, independent)"),
         grids={
-            "book": lambda_points(LAMBDA_THETAS[::2], BOOK_SEEDS[:2], n=16),
+            "book": lambda_points(LAMBDA_THETAS[::2], BOOK_SEEDS[:2]),
             "full": lambda_points(LAMBDA_THETAS, FULL_SEEDS),
         },
     ),

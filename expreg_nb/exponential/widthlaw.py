@@ -40,7 +40,7 @@ from .. import data, sweep
 from ..backend import to_numpy
 from ..training import DivergenceError
 from ..training import train as _train
-from ..validation import check_bool, check_int, check_int_sequence, check_real
+from ..validation import check_bool, check_int, check_int_sequence, check_real, check_seed, real_array
 from . import network as ex
 
 __all__ = [
@@ -168,7 +168,10 @@ def stall_boundary(norms, eps, *, margin=STALL_MARGIN, patience=STALL_PATIENCE):
     margin = check_real(margin, "margin", positive=True)
     patience = check_int(patience, "patience")
     eps = check_real(eps, "eps", positive=True)
-    N = np.minimum.accumulate(np.asarray(norms, dtype=float))
+    norms = real_array(norms, "norms", low=0.0, high=math.inf, low_open=True)
+    if norms.ndim != 1:
+        raise ValueError(f"norms must be 1-dimensional, got shape {norms.shape}")
+    N = np.minimum.accumulate(norms)
     run = 0
     for k in range(3, N.size):
         q1, q2 = math.log(N[k - 3] / N[k - 1]), math.log(N[k - 2] / N[k])
@@ -351,6 +354,7 @@ def width_search_task(*, n, d, normalized, coupled, data_seed, init_seed, theta=
     normalized, coupled = check_bool(normalized, "normalized"), check_bool(coupled, "coupled")
     eps, c = check_real(eps, "eps", positive=True), check_real(c, "c", positive=True)
     d = check_int(d, "d")
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
     X, y = width_data(n, d, data_seed, theta=theta)
     ev_star = np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))
     lam = float(ev_star[0])
