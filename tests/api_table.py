@@ -393,9 +393,10 @@ SPECS: list[Spec] = [
     S("wl.synthetic_table", wl.synthetic_table, lambda p: dict(table=width_table(), slope=1.0, x="n"),
       dict(table="width_table", slope="scalar_real", x="column")),
     S("wl.exponent_interval", wl.exponent_interval,
-      lambda p: dict(table=width_table(), x="n", y="m_star", groups=None, n_boot=50, seed=0, level=0.9),
+      lambda p: dict(table=width_table(), x="n", y="m_star", groups=None, n_boot=100, seed=0, level=0.9),
       dict(table="width_table", x="column", y="column", groups="column_or_none", n_boot="size", level="prob")),
-    S("wl.interval_excludes", lambda interval, slopes: wl.interval_excludes(interval, *slopes),
+    S("wl.interval_excludes",
+      lambda interval, slopes: wl.interval_excludes(interval, *(slopes if isinstance(slopes, tuple) else [slopes])),
       lambda p: dict(interval=(1.0, 0.5, 1.5), slopes=(0.0, 2.0)), dict(interval="interval", slopes="real_list"),
       covers=(wl.interval_excludes,)),
     S("exsw.width_points", exsw.width_points,
@@ -1316,6 +1317,24 @@ def corruptions(kind, value, partners=(), *, other_backend=False):
         return [_E("str", "ratio"), _E("None", None), _E("int entry", [1]), _E("unknown", ["zzz"]), _E("empty", [])]
     if kind == "column":
         return [_E("unknown", "zzz"), _E("None", None), _E("int", 1)]
+    if kind == "column_or_none":
+        return [_E("unknown", "zzz"), _E("int", 1), _E("list", ["n"])]
+    if kind == "lazy_run":
+        return [_E("None", None), _E("dict", {"e_net": np.ones((2, 2))}), _E("str", "run")]
+    if kind in ("width_table", "variant_frame"):
+        import pandas as pd
+
+        out = [_E("None", None), _E("list", [1, 2]), _E("dict", {"a": [1]}), _E("array", np.ones((2, 2)))]
+        if kind == "width_table":
+            out += [_E("no trace or m_star", pd.DataFrame({"n": [4, 8]}))]
+        else:
+            out += [_E("no baseline column", value.drop(columns=["m_star_baseline"]))]
+        return out
+    if kind == "real_list":
+        return [_E("None", None), _E("str", "ab"), _E("str entry", ("a",)), _E("nan entry", (math.nan,)),
+                _E("bool entry", (True,))]
+    if kind == "real_pos_or_none":
+        return [_E(lbl, v) for lbl, v in _REAL_BAD] + [_E("negative", -1.0), _E("zero", 0.0), _E("inf", math.inf)]
     if kind == "str":
         return [_E("None", None), _E("int", 3), _E("list", ["a"])]
     if kind == "str_tuple":

@@ -51,10 +51,6 @@ EQ_CLOSE = re.compile(r"\$\$\s*(?:\((eq-[\w-]+)\))?\s*$")
 # tests/test_book.py fails on a label here that is checked (drop it) or that no longer
 # exists, and the build fails on an own result without a check that is not listed.
 UNCHECKED: set[str] = {
-    "lem-exp-concentration", "lem-exp-contraction", "lem-exp-grad", "lem-exp-grad-bound",
-    "lem-exp-gram-perturbation", "lem-exp-hessian", "lem-exp-hstar", "lem-exp-hvar",
-    "lem-exp-initial-residual", "lem-exp-movement", "lem-exp-pd", "lem-exp-truncation",
-    "thm-exp-convergence-constants",
     "lem-relu-arccos", "lem-relu-energy", "lem-relu-family", "lem-relu-grad", "lem-relu-gram",
     "lem-relu-spectral", "thm-relu-ntk",
     "lem-thr-all-pairs", "lem-thr-circle", "lem-thr-collision", "lem-thr-compression",

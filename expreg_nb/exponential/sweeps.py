@@ -31,6 +31,8 @@ BOOK_NS = (8, 16)
 #: Seed cells per n: data seeds 0..4 (each with its own initialization seed data_seed * 1000).
 FULL_SEEDS = tuple(range(5))
 BOOK_SEEDS = (0, 1, 2)
+#: The largest n or d a grid point may name (a sweep of a larger one would not fit in memory).
+MAX_SIZE = 2**16
 #: The lambda sweep: n = LAMBDA_N points, the pair at angle theta = 2^-k, so lambda ~ theta^2.
 LAMBDA_N = 16
 LAMBDA_THETAS = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125)
@@ -38,10 +40,10 @@ LAMBDA_THETAS = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125)
 
 def width_points(ns, seeds, *, normalized, coupled, d=WIDTH_D):
     """Grid points of a width-law sweep: one per (n, data seed)."""
-    ns = check_int_sequence(ns, "ns", minimum=2)
+    ns = check_int_sequence(ns, "ns", minimum=2, maximum=MAX_SIZE)
     seeds = check_int_sequence(seeds, "seeds", minimum=0)
     normalized, coupled = check_bool(normalized, "normalized"), check_bool(coupled, "coupled")
-    d = check_int(d, "d")
+    d = check_int(d, "d", maximum=MAX_SIZE)
     return sweep.grid(n=list(ns), d=[d], normalized=[normalized], coupled=[coupled],
                       data_seed=list(seeds), init_seed=[0])
 
@@ -51,7 +53,7 @@ def lambda_points(thetas, seeds, *, n=LAMBDA_N, d=WIDTH_D):
     thetas = [check_real(t, f"thetas[{i}]", positive=True, maximum=math.pi) for i, t in
               enumerate(_check_sequence(thetas, "thetas"))]
     seeds = check_int_sequence(seeds, "seeds", minimum=0)
-    n, d = check_int(n, "n", minimum=2), check_int(d, "d", minimum=2)
+    n, d = check_int(n, "n", minimum=2, maximum=MAX_SIZE), check_int(d, "d", minimum=2, maximum=MAX_SIZE)
     return sweep.grid(n=[n], d=[d], normalized=[True], coupled=[False], data_seed=list(seeds),
                       init_seed=[0], theta=list(thetas))
 

@@ -74,11 +74,12 @@ def initial_residual_bound(n, B, delta, *, coupled=False):
     """
     from .reference import initial_residual_tail
 
+    for value, name in ((n, "n"), (B, "B"), (delta, "delta")):
+        as_host_real(value, name, scalar_only=True)
     n, B = _arg(n, "n"), _arg(B, "B")
     delta = _arg(delta, "delta", below_one=True)
     if check_bool(coupled, "coupled"):
         return _out(np.sqrt(n))
-    as_host_real(n, "n", scalar_only=True)
     return initial_residual_tail(int(n), float(B), float(delta))
 
 

@@ -40,7 +40,8 @@ from .. import data, sweep
 from ..backend import to_numpy
 from ..training import DivergenceError
 from ..training import train as _train
-from ..validation import check_bool, check_int, check_int_sequence, check_real, check_seed, real_array
+from ..validation import (check_bool, check_choice, check_dataframe, check_int, check_int_sequence, check_names,
+                          check_real, check_seed, check_str, real_array)
 from . import network as ex
 
 __all__ = [
@@ -130,14 +131,14 @@ def paired_sphere(n, d, theta, *, seed):
 
 def width_data(n, d, data_seed, *, theta=None):
     """(X, y): n points on the unit sphere of R^d (:func:`paired_sphere` if ``theta``), labels in [-1, 1]."""
-    n, d = check_int(n, "n"), check_int(d, "d")
+    n, d, data_seed = check_int(n, "n"), check_int(d, "d"), check_seed(data_seed, "data_seed")
     X = data.sphere(n, d, seed=data_seed) if theta is None else paired_sphere(n, d, theta, seed=data_seed)
     return X, data.labels(n, seed=data_seed)
 
 
 def width_grid(m_max, *, coupled=False, per_octave=4):
     """Widths round(2^{k / per_octave}) (even ones for the coupled initialization) up to ``m_max``."""
-    m_max = check_int(m_max, "m_max", minimum=2 if coupled else 1)
+    m_max = check_int(m_max, "m_max", minimum=2 if coupled else 1, maximum=2**30)
     per_octave = check_int(per_octave, "per_octave")
     coupled = check_bool(coupled, "coupled")
     out, k = [], 0
@@ -169,8 +170,8 @@ def stall_boundary(norms, eps, *, margin=STALL_MARGIN, patience=STALL_PATIENCE):
     patience = check_int(patience, "patience")
     eps = check_real(eps, "eps", positive=True)
     norms = real_array(norms, "norms", low=0.0, high=math.inf, low_open=True)
-    if norms.ndim != 1:
-        raise ValueError(f"norms must be 1-dimensional, got shape {norms.shape}")
+    if norms.ndim != 1 or norms.size == 0:
+        raise ValueError(f"norms must be a non-empty 1-dimensional array, got shape {norms.shape}")
     N = np.minimum.accumulate(norms)
     run = 0
     for k in range(3, N.size):
@@ -405,7 +406,7 @@ def runs_frame(table, keys=("n", "normalized", "coupled", "data_seed", "init_see
 
     if not isinstance(table, pd.DataFrame) or "trace" not in table.columns:
         raise TypeError("table must be a DataFrame with a 'trace' column (an exp-width-* table)")
-    keys = [k for k in keys if k in table.columns]
+    keys = [k for k in check_names(keys, "keys", distinct=True) if k in table.columns]
     rows = []
     for _, r in table.iterrows():
         for item in str(r["trace"]).split(";"):
@@ -417,17 +418,18 @@ def runs_frame(table, keys=("n", "normalized", "coupled", "data_seed", "init_see
 
 def variant_table(table, variant):
     """The table with ``m_star`` replaced by the variant's column (a name of :data:`VARIANTS`)."""
-    if not hasattr(table, "assign"):
-        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    table = _width_frame(table)
+    variant = check_choice(variant, "variant", tuple(VARIANTS))
     col = f"m_star{_SUFFIX[variant]}"
+    if col not in table.columns:
+        raise ValueError(f"table has no column {col!r} (an exp-width-* table has one per variant)")
     return table.assign(m_star=table[col], m_star_baseline=table["m_star"])
 
 
 def cells_changed(table) -> int:
     """How many seed cells of a :func:`variant_table` have an m* other than the baseline's."""
-    if "m_star_baseline" not in getattr(table, "columns", ()):
+    check_dataframe(table, "table")
+    if "m_star_baseline" not in table.columns:
         raise ValueError("table must come from variant_table (it needs the m_star_baseline column)")
     a, b = table["m_star"].to_numpy(dtype=float), table["m_star_baseline"].to_numpy(dtype=float)
     return int(np.sum(~((a == b) | (np.isnan(a) & np.isnan(b)))))
@@ -441,12 +443,26 @@ def synthetic_table(table, slope, *, x="n"):
     equally many cells per x).  Used to check that an assert on the measured interval would fail
     for a law of another exponent.
     """
+    table = _width_frame(table)
     slope = check_real(slope, "slope")
+    if not isinstance(x, str) or x not in table.columns:
+        raise ValueError(f"x must name a column of table, got {x!r}")
+    xv = table[x].to_numpy(dtype=float)
+    if not np.all(np.isfinite(xv) & (xv > 0)):
+        raise ValueError(f"column x={x!r} must be positive and finite")
     logm = np.log(table["m_star"].astype(float))
     g = np.exp(logm.groupby(table[x]).transform("mean"))
     x0 = float(table[x].min())
     base = float(np.exp(logm[table[x] == x0].mean()))
     return table.assign(m_star=table["m_star"] / g * base * (table[x] / x0) ** slope)
+
+
+def _width_frame(table, name="table"):
+    """``table`` as a DataFrame with an ``m_star`` column (an exp-width-* table)."""
+    check_dataframe(table, name)
+    if "m_star" not in table.columns:
+        raise ValueError(f"{name} must be an exp-width-* table (it has no 'm_star' column)")
+    return table
 
 
 # =========================================================================== exponents
@@ -480,16 +496,25 @@ def exponent_interval(table, x="n", *, y="m_star", groups=None, n_boot=2000, see
 
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
-    cols = [x] if isinstance(x, str) else list(x)
-    missing = [c for c in cols + [y] if c not in table.columns]
-    if missing:
-        raise ValueError(f"table has no column(s) {missing}")
+    cols = [x] if isinstance(x, str) else list(check_names(x, "x", distinct=True))
+    y = check_str(y, "y", nonempty=True)
+    for name, c in [("x", c) for c in cols] + [("y", y)]:
+        if c not in table.columns:
+            raise ValueError(f"{name}={c!r} is not a column of table")
     yv = table[y].to_numpy(dtype=float)
     if not np.all(np.isfinite(yv) & (yv > 0)):
         raise ValueError(f"column {y!r} must be positive and finite in every row "
                          f"({int((~np.isfinite(yv) | (yv <= 0)).sum())} rows are not)")
-    labels = np.arange(len(table)) if groups is None else (
-        table[groups].to_numpy() if isinstance(groups, str) else np.asarray(groups))
+    if groups is None:
+        labels = np.arange(len(table))
+    elif isinstance(groups, str):
+        if groups not in table.columns:
+            raise ValueError(f"groups must name a column of table, got {groups!r}")
+        labels = table[groups].to_numpy()
+    elif isinstance(groups, (list, tuple, np.ndarray)) and len(groups) == len(table):
+        labels = np.asarray(groups)
+    else:
+        raise TypeError(f"groups must be None, a column name or one label per row, got {type(groups).__name__}")
     kw = dict(n_boot=n_boot, seed=seed, level=level)
     if len(cols) == 1:
         return tuple(loglog_slope_interval(table[cols[0]].to_numpy(dtype=float), yv, labels,
@@ -504,7 +529,10 @@ def exponent_interval(table, x="n", *, y="m_star", groups=None, n_boot=2000, see
 
 def interval_excludes(interval, *slopes):
     """True when the interval ``(estimate, low, high)`` excludes every slope in ``slopes``."""
-    _, lo, hi = interval
+    if isinstance(interval, (str, bytes, dict)) or not hasattr(interval, "__len__") or len(interval) != 3:
+        raise TypeError(f"interval must be (estimate, low, high), got {interval!r:.60}")
+    _, lo, hi = (check_real(v, f"interval[{i}]") for i, v in enumerate(interval))
+    slopes = [check_real(v, f"slopes[{i}]") for i, v in enumerate(slopes)]
     return all(not (lo <= s <= hi) for s in slopes)
 
 
