@@ -66,6 +66,8 @@ __all__ = [
     "width_dim",
     "width_grid",
     "width_search_task",
+    "RATE_VARIANTS",
+    "linear_width_search",
 ]
 
 #: Target: ||F(W(T), X) - y||_2 <= WIDTH_EPS (the abstract's eps in (0, 0.1)).
@@ -92,8 +94,13 @@ VARIANTS = {
     "cap x100": (100 * CAP_FACTOR, STALL_MARGIN),
     "stall margin x10": (CAP_FACTOR, 10 * STALL_MARGIN),
 }
+#: The rate-matched criteria: name -> c.  A run passes when ||e(t)|| <= eps by
+#: T_c = c ln(||e(0)|| / eps) / (eta lambda_min(K*)), K* = H* normalized and m H* unnormalized: the
+#: time the infinite-width kernel's rate allows (c = 4 is the theorem's T), not the run's own K(0).
+RATE_VARIANTS = {"rate c=4": 4.0, "rate c=40": 40.0, "rate c=400": 400.0}
 #: Column suffix of each variant in the task's output.
-_SUFFIX = {"baseline": "", "cap x10": "_cap10", "cap x100": "_cap100", "stall margin x10": "_margin10"}
+_SUFFIX = {"baseline": "", "cap x10": "_cap10", "cap x100": "_cap100", "stall margin x10": "_margin10",
+           "rate c=4": "_rate4", "rate c=40": "_rate40", "rate c=400": "_rate400"}
 
 
 #: Input dimension of the width experiment: fixed, so the counting bound m >= n / d grows like n.
@@ -220,6 +227,14 @@ class Run:
     norms_now: float = math.nan                 #: ||e|| at ``step``
     best: float = math.inf                      #: min over t <= ``step`` of ||e(t)||
     marks: dict = field(default_factory=dict)   #: ||e|| at the caps stopped at
+    t_star: float = math.nan                    #: ln(||e(0)|| / eps) / (eta lambda_min(K*))
+
+    def reaches_by(self, T) -> bool:
+        """Whether the run reaches eps within ``T`` steps (no stall rule; never beyond HARD_CAP)."""
+        T = min(int(math.ceil(T)), HARD_CAP)
+        if self.end is None and self.step < T:
+            self._advance(T)
+        return self.end is not None and self.end.reason == "reached" and self.end.step <= T
 
     def _advance(self, to):
         """Train from ``self.step`` to step ``to`` (or until reached / diverged)."""
@@ -284,7 +299,7 @@ def _start_run(X, y, m, *, normalized, coupled, seed, c, eps, lam):
     t_star = dist / (eta * scale * lam)               # the infinite-width kernel's time
     run = Run(model=model, X=X, y=y, eta=eta, eps=eps, err0=err0,
               lam0_ratio=float(ev[0]) / scale / lam, pred_steps=pred,
-              T0=max(8, int(math.ceil(t_star / 2))), params=p0)
+              T0=max(8, int(math.ceil(t_star / 2))), params=p0, t_star=t_star)
     run.norms_now = run.best = err0
     if err0 <= eps:
         run.end = Verdict("reached", 0, err0)
@@ -384,6 +399,9 @@ def width_search_task(*, n, d, normalized, coupled, data_seed, init_seed, theta=
         out[f"m_star{_SUFFIX[name]}"] = float(grid[i_pass]) if i_pass is not None else math.nan
         if name == "baseline":
             base_pass, base_fail = i_pass, i_fail
+    for name, c_rate in RATE_VARIANTS.items():
+        i_pass, _ = search_width(grid, start, lambda i, c_rate=c_rate: run_at(i).reaches_by(c_rate * run_at(i).t_star))
+        out[f"m_star{_SUFFIX[name]}"] = float(grid[i_pass]) if i_pass is not None else math.nan
     out["m_fail"] = float(grid[base_fail]) if base_fail is not None else math.nan
     out["reason_fail"] = run_at(base_fail).verdict().reason if base_fail is not None else ""
     star = run_at(base_pass) if base_pass is not None else None
@@ -397,6 +415,68 @@ def width_search_task(*, n, d, normalized, coupled, data_seed, init_seed, theta=
         n_hard=sum(r.end is None and r.step >= HARD_CAP for r in runs.values()),
         trace=";".join(dict.fromkeys(trace)),
     )
+    return out
+
+
+def linear_width_search(*, n, d, normalized, coupled, data_seed, init_seed, theta=None, eps=WIDTH_EPS,
+                        c=WIDTH_C):
+    """The referee's control: the same searches on the frozen linearization at W(0), in closed form.
+
+    The linearization's residual is e(t) = (I - eta K(0))^t e(0) exactly, so
+    ||e(t)||^2 = sum_k <v_k, e(0)>^2 (1 - eta lambda_k)^{2t} over the eigenpairs of K(0), and its first
+    time below ``eps`` is found by bisection in t.  It never stalls (every mode decays geometrically),
+    so under the baseline protocol it passes when it reaches eps within min(CAP_FACTOR T_pred, HARD_CAP),
+    and under a rate-matched criterion within c T*.  Same data, initialization, step, grid and search as
+    :func:`width_search_task`; returns ``m_star`` and ``m_star_<rate>`` for :data:`RATE_VARIANTS`.
+    """
+    n = check_int(n, "n", minimum=2)
+    normalized, coupled = check_bool(normalized, "normalized"), check_bool(coupled, "coupled")
+    eps, c = check_real(eps, "eps", positive=True), check_real(c, "c", positive=True)
+    d = check_int(d, "d")
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
+    X, y = width_data(n, d, data_seed, theta=theta)
+    lam = float(np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))[0])
+    grid = width_grid(min(n * n, M_MAX), coupled=coupled)
+    start = int(np.searchsorted(grid, 2.0 * n / d))
+    model = ex.model(normalized=normalized, coupled=coupled)
+    y_host = np.asarray(to_numpy(y), dtype=float)
+    cache = {}
+
+    def at(i):
+        if i not in cache:
+            m = grid[i]
+            p0 = model.init(m, d, data_seed * 1000 + init_seed)
+            e0 = np.asarray(to_numpy(model.forward(p0, X)), dtype=float) - y_host
+            ev, V = np.linalg.eigh(to_numpy(model.gram(p0, X, ("W",))["W"]))
+            eta = c / float(ev[-1])
+            err0 = float(np.linalg.norm(e0))
+            dist = math.log(max(err0 / eps, 1.0))
+            scale = 1.0 if normalized else float(m)
+            w2, logq = (V.T @ e0) ** 2, np.log(np.clip(1.0 - eta * ev, 1e-300, None))
+
+            def norm_at(t):
+                return math.sqrt(float(np.sum(w2 * np.exp(2.0 * t * logq))))
+
+            if err0 <= eps:
+                t_hit = 0
+            elif norm_at(HARD_CAP) > eps:
+                t_hit = math.inf
+            else:
+                lo, hi = 0, HARD_CAP
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    lo, hi = (lo, mid) if norm_at(mid) <= eps else (mid, hi)
+                t_hit = hi
+            pred = dist / (eta * max(float(ev[0]), 1e-300))
+            cache[i] = (t_hit, min(math.ceil(CAP_FACTOR * pred), HARD_CAP), dist / (eta * scale * lam))
+        return cache[i]
+
+    out = {"lam": lam}
+    i_pass, _ = search_width(grid, start, lambda i: at(i)[0] <= at(i)[1])
+    out["m_star"] = float(grid[i_pass]) if i_pass is not None else math.nan
+    for name, c_rate in RATE_VARIANTS.items():
+        i_pass, _ = search_width(grid, start, lambda i, c_rate=c_rate: at(i)[0] <= min(c_rate * at(i)[2], HARD_CAP))
+        out[f"m_star{_SUFFIX[name]}"] = float(grid[i_pass]) if i_pass is not None else math.nan
     return out
 
 
@@ -419,7 +499,7 @@ def runs_frame(table, keys=("n", "normalized", "coupled", "data_seed", "init_see
 def variant_table(table, variant):
     """The table with ``m_star`` replaced by the variant's column (a name of :data:`VARIANTS`)."""
     table = _width_frame(table)
-    variant = check_choice(variant, "variant", tuple(VARIANTS))
+    variant = check_choice(variant, "variant", tuple(VARIANTS) + tuple(RATE_VARIANTS))
     col = f"m_star{_SUFFIX[variant]}"
     if col not in table.columns:
         raise ValueError(f"table has no column {col!r} (an exp-width-* table has one per variant)")
@@ -465,75 +545,7 @@ def _width_frame(table, name="table"):
     return table
 
 
-# =========================================================================== exponents
-def _coefficient(j):
-    """A vectorized statistic: coefficient j of the weighted least-squares fit of ly on the columns of Z."""
-    def stat(Z, ly, *, weights):
-        A = np.einsum("br,ri,rk->bik", weights, Z, Z)
-        b = np.einsum("br,ri,r->bi", weights, Z, ly)
-        with np.errstate(all="ignore"):
-            ok = np.linalg.cond(A) < 1e12
-            out = np.full(weights.shape[0], np.nan)
-            out[ok] = np.linalg.solve(A[ok], b[ok][..., None])[:, j, 0]
-        return out
-    return stat
-
-
-def exponent_interval(table, x="n", *, y="m_star", groups=None, n_boot=2000, seed=0, level=0.95):
-    r"""Least-squares exponents of ``y`` in the columns ``x`` (log-log), with a cluster-bootstrap interval.
-
-    Fits log y = c + sum_k a_k log x_k over every row (one row per seed cell), so the scatter
-    between cells enters the fit; a NaN or non-positive ``y`` is an error (a cell whose search
-    found no passing width must be handled before, not dropped silently).  The interval is
-    :func:`expreg_nb.stats.loglog_slope_interval` for one column and
-    :func:`expreg_nb.stats.bootstrap_interval` for several: whole ``groups`` (a column name or a
-    sequence of labels; default every row its own group) resampled with replacement.  Returns
-    ``(estimate, low, high)`` for one column ``x``, or three arrays (one entry per column).
-    """
-    import pandas as pd
-
-    from ..stats import bootstrap_interval, loglog_slope_interval
-
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
-    cols = [x] if isinstance(x, str) else list(check_names(x, "x", distinct=True))
-    y = check_str(y, "y", nonempty=True)
-    for name, c in [("x", c) for c in cols] + [("y", y)]:
-        if c not in table.columns:
-            raise ValueError(f"{name}={c!r} is not a column of table")
-    yv = table[y].to_numpy(dtype=float)
-    if not np.all(np.isfinite(yv) & (yv > 0)):
-        raise ValueError(f"column {y!r} must be positive and finite in every row "
-                         f"({int((~np.isfinite(yv) | (yv <= 0)).sum())} rows are not)")
-    if groups is None:
-        labels = np.arange(len(table))
-    elif isinstance(groups, str):
-        if groups not in table.columns:
-            raise ValueError(f"groups must name a column of table, got {groups!r}")
-        labels = table[groups].to_numpy()
-    elif isinstance(groups, (list, tuple, np.ndarray)) and len(groups) == len(table):
-        labels = np.asarray(groups)
-    else:
-        raise TypeError(f"groups must be None, a column name or one label per row, got {type(groups).__name__}")
-    kw = dict(n_boot=n_boot, seed=seed, level=level)
-    if len(cols) == 1:
-        return tuple(loglog_slope_interval(table[cols[0]].to_numpy(dtype=float), yv, labels,
-                                           nan_policy="omit", **kw))
-    Z = np.column_stack([np.ones(len(table))] + [np.log(table[c].to_numpy(dtype=float)) for c in cols])
-    if not np.all(np.isfinite(Z)):
-        raise ValueError(f"the columns {cols} must be positive in every row")
-    ivs = [bootstrap_interval(_coefficient(j + 1), Z, np.log(yv), groups=labels, vectorized=True,
-                              nan_policy="omit", **kw) for j in range(len(cols))]
-    return tuple(np.array(v) for v in zip(*ivs))
-
-
-def interval_excludes(interval, *slopes):
-    """True when the interval ``(estimate, low, high)`` excludes every slope in ``slopes``."""
-    if isinstance(interval, (str, bytes, dict)) or not hasattr(interval, "__len__") or len(interval) != 3:
-        raise TypeError(f"interval must be (estimate, low, high), got {interval!r:.60}")
-    _, lo, hi = (check_real(v, f"interval[{i}]") for i, v in enumerate(interval))
-    slopes = [check_real(v, f"slopes[{i}]") for i, v in enumerate(slopes)]
-    return all(not (lo <= s <= hi) for s in slopes)
-
+# the exponents (log-log fits with cluster-bootstrap intervals) live in widthfit; re-exported here
+from .widthfit import exponent_interval, interval_excludes  # noqa: E402
 
 __all__ += ["cells_changed", "exponent_interval", "interval_excludes", "synthetic_table"]
