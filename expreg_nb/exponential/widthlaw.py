@@ -306,6 +306,14 @@ def _start_run(X, y, m, *, normalized, coupled, seed, c, eps, lam):
     return run
 
 
+def _check_cell(n, d, normalized, coupled, data_seed, init_seed, eps, c):
+    """The checked arguments of one seed cell (:func:`width_search_task`, :func:`linear_width_search`)."""
+    return (check_int(n, "n", minimum=2), check_int(d, "d"), check_bool(normalized, "normalized"),
+            check_bool(coupled, "coupled"), check_seed(data_seed, "data_seed"),
+            check_seed(init_seed, "init_seed"), check_real(eps, "eps", positive=True),
+            check_real(c, "c", positive=True))
+
+
 def search_width(grid, start, passes, *, per_octave=4):
     """Smallest index i of ``grid`` with ``passes(i)``, assuming passing is monotone in the width.
 
@@ -366,11 +374,8 @@ def width_search_task(*, n, d, normalized, coupled, data_seed, init_seed, theta=
     ``rises``; ``lam``, ``kappa`` of H*; ``n_runs``, ``n_cap`` (baseline runs stopped at the cap),
     ``n_hard`` (runs still undecided at :data:`HARD_CAP` steps, the same in every variant) and ``trace`` ("m:reason:step" for every baseline run of the search, in the order run).
     """
-    n = check_int(n, "n", minimum=2)
-    normalized, coupled = check_bool(normalized, "normalized"), check_bool(coupled, "coupled")
-    eps, c = check_real(eps, "eps", positive=True), check_real(c, "c", positive=True)
-    d = check_int(d, "d")
-    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
+    n, d, normalized, coupled, data_seed, init_seed, eps, c = _check_cell(
+        n, d, normalized, coupled, data_seed, init_seed, eps, c)
     X, y = width_data(n, d, data_seed, theta=theta)
     ev_star = np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))
     lam = float(ev_star[0])
@@ -429,11 +434,8 @@ def linear_width_search(*, n, d, normalized, coupled, data_seed, init_seed, thet
     and under a rate-matched criterion within c T*.  Same data, initialization, step, grid and search as
     :func:`width_search_task`; returns ``m_star`` and ``m_star_<rate>`` for :data:`RATE_VARIANTS`.
     """
-    n = check_int(n, "n", minimum=2)
-    normalized, coupled = check_bool(normalized, "normalized"), check_bool(coupled, "coupled")
-    eps, c = check_real(eps, "eps", positive=True), check_real(c, "c", positive=True)
-    d = check_int(d, "d")
-    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
+    n, d, normalized, coupled, data_seed, init_seed, eps, c = _check_cell(
+        n, d, normalized, coupled, data_seed, init_seed, eps, c)
     X, y = width_data(n, d, data_seed, theta=theta)
     lam = float(np.linalg.eigvalsh(to_numpy(ex.gram_star(X)))[0])
     grid = width_grid(min(n * n, M_MAX), coupled=coupled)
