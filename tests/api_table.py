@@ -282,12 +282,19 @@ def lazy_run():
 
 @functools.lru_cache(maxsize=None)
 def _width_table():
+    """Four seed cells in the shape of an exp-width-* table (hand-made: parsing and fitting only)."""
     import pandas as pd
 
-    rows = [wl.width_search_task(n=n, d=3, normalized=True, coupled=False, data_seed=s, init_seed=0, eps=0.5)
-            | {"n": n, "data_seed": s, "init_seed": 0, "normalized": True, "coupled": False}
-            for n in (3, 6) for s in (0, 1)]
-    return pd.DataFrame(rows)
+    rows = []
+    for n, s, m, trace in ((3, 0, 3, "2:stalled:2048;6:reached:22;3:reached:16"), (3, 1, 4, "4:reached:40;3:cap:900"),
+                           (6, 0, 5, "4:stalled:608;6:reached:79;5:reached:300"), (6, 1, 6, "6:reached:88;5:stalled:512")):
+        rows.append({"n": n, "data_seed": s, "init_seed": 0, "normalized": True, "coupled": False,
+                     **{c: float(m) for c in ("m_star", "m_star_cap10", "m_star_cap100", "m_star_margin10",
+                                              "m_star_rate4", "m_star_rate40", "m_star_rate400")},
+                     "trace": trace})
+    out = pd.DataFrame(rows)
+    out.loc[0, "m_star_cap10"] = 2.0       # one cell that a variant moves
+    return out
 
 
 def width_table():
@@ -380,8 +387,8 @@ SPECS: list[Spec] = [
     S("wl.search_width", wl.search_width,
       lambda p: dict(grid=[1, 2, 3, 4, 6, 8], start=1, passes=lambda i: i >= 3, per_octave=2),
       dict(grid="int_list", start="int_nonneg", passes="callable", per_octave="int_pos")),
-    S("wl.width_search_task", wl.width_search_task,
-      lambda p: dict(n=4, d=3, normalized=True, coupled=False, data_seed=0, init_seed=0, theta=None, eps=0.5,
+    S("wl.width_search_task", wl.width_search_task,   # n = 2: every run decides within a few hundred steps
+      lambda p: dict(n=2, d=3, normalized=True, coupled=False, data_seed=0, init_seed=0, theta=None, eps=0.1,
                      c=0.5),
       dict(n="size_2", d="size", theta="real_pos_or_none")),
     S("wl.linear_width_search", wl.linear_width_search,
@@ -574,8 +581,9 @@ SPECS: list[Spec] = [
     S("sweep.results_root", sweep.results_root, lambda p: dict(root=None), dict(root="path_or_none")),
     S("sweep.result_dir", sweep.result_dir, lambda p: dict(name="exp-width-norm-indep", scale="full", root=None),
       dict(name="plain_name", scale="plain_name", root="path_or_none")),
-    S("sweep.load_result", sweep.load_result, lambda p: dict(name="exp-width-norm-indep", scale="full", root=None, check=True),
-      dict(name="plain_name", scale="plain_name", root="path_or_none", check="flag")),
+    S("sweep.load_result", sweep.load_result,
+      lambda p: dict(name="thr-past-crossover", scale="full", root=None, check=True, recheck="off"),
+      dict(name="plain_name", scale="plain_name", root="path_or_none", check="flag", recheck="any")),
     S("sweep.store", sweep.store,
       lambda p: dict(name="exp-width-norm-indep", scale="book", executor=None, executor_desc="serial", root=_tmp_root(),
                      progress=False),
@@ -1593,7 +1601,10 @@ def has_nonfinite(value):
 
 
 #: Functions whose results hold documented NaN sentinels (not garbage): skipped by :func:`has_nonfinite`.
-NAN_SENTINELS = {"E.smallest_passing", "R2.critical_md_over_n", "data.min_distance",
+NAN_SENTINELS = {"R2.critical_md_over_n", "data.min_distance",
+                 "wl.width_search_task", "wl.linear_width_search",  # NaN m*: none on the grid; NaN m_fail:
+                 #                                                  the grid's first width passes
+
                  "rb.Verdict", "V.check_optional_real",  # a verdict's number and interval: NaN is "none"
                  "tsw.crossover_task"}  # NaN: no crossover up to 10^9
 
