@@ -173,45 +173,45 @@ def _row_of(message):
     return int(re.search(r"at row (\d+) \{", message).group(1))
 
 
-@pytest.mark.parametrize("column, change", [("lam0_ratio", lambda v: v * (1 + 1e-6)), ("d", lambda v: v + 1)])
+@pytest.mark.parametrize("column, change", [("net_rel_loss", lambda v: v * (1 + 1e-6)), ("d", lambda v: v + 1)])
 def test_an_altered_stored_table_fails_naming_sweep_row_column_and_values(tmp_path, monkeypatch, column, change):
-    path = _copy_store(tmp_path, "exp-init-width")
+    path = _copy_store(tmp_path, "relu2-width")
     monkeypatch.setenv(sweep.RESULTS_ENV, str(tmp_path))
     monkeypatch.delenv(rc.RECHECK_ENV, raising=False)
-    table, prov = sweep.load_result("exp-init-width", "full")
+    table, prov = sweep.load_result("relu2-width", "full")
     # the copy as stored passes, and the report says what was rerun
     assert prov["recheck"]["mode"] == "sample" and len(prov["recheck"]["rows"]) >= 8
-    assert re.match(r"exp-init-width \(full\): reran \d+ of 360 stored rows", sweep.recheck_summary(prov))
+    assert re.match(r"relu2-width \(full\): reran \d+ of 172 stored rows", sweep.recheck_summary(prov))
     original = table.copy()
     table[column] = change(table[column])
     table.to_csv(path, index=False)
     with pytest.raises(sweep.StaleResultError) as err:
-        sweep.load_result("exp-init-width", "full")
+        sweep.load_result("relu2-width", "full")
     msg = str(err.value)
     row = _row_of(msg)
-    point = sweep.get("exp-init-width").points("full")[row]
+    point = sweep.get("relu2-width").points("full")[row]
     # rules out: a message that does not say which sweep, row (grid point), column and values
-    assert "'exp-init-width'" in msg and f"column {column!r}" in msg
+    assert "'relu2-width'" in msg and f"column {column!r}" in msg
     assert "{" + ", ".join(f"{k}={v!r}" for k, v in point.items()) + "}" in msg
     assert f"stored {table[column].iloc[row].item()!r}" in msg
     assert f"live {original[column].iloc[row].item()!r}" in msg
     # the escape hatch: EXPREG_RECHECK=off reads the altered table without rerunning it
     monkeypatch.setenv(rc.RECHECK_ENV, "off")
-    _, prov_off = sweep.load_result("exp-init-width", "full")
+    _, prov_off = sweep.load_result("relu2-width", "full")
     assert prov_off["recheck"]["rows"] == [] and "not rechecked" in sweep.recheck_summary(prov_off)
 
 
 def test_command_line_recheck(tmp_path, capsys, monkeypatch):
-    path = _copy_store(tmp_path, "exp-init-width")
-    assert sweep.main(["exp-init-width", "--recheck", "--out", str(tmp_path)]) == 0
+    path = _copy_store(tmp_path, "relu2-width")
+    assert sweep.main(["relu2-width", "--recheck", "--out", str(tmp_path)]) == 0
     assert "reran" in capsys.readouterr().out
     table = pd.read_csv(path)
-    table["dev_ratio"] = table["dev_ratio"] * 2
+    table["net_rel_loss"] = table["net_rel_loss"] * 2
     table.to_csv(path, index=False)
     # rules out: a command line that reports a stale table with exit status 0
     assert sweep.main(["--recheck", "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("STALE") and "column 'dev_ratio'" in out
+    assert out.startswith("STALE") and "column 'net_rel_loss'" in out
 
 
 @pytest.mark.parametrize("name", STORED)
@@ -226,7 +226,7 @@ def test_stored_tables_reproduce(name):
 
 def test_rerun_does_not_depend_on_blas_threads():
     code = ("from expreg_nb import sweep, recheck as rc\n"
-            "for name in ('exp-width', 'relu2-phase'):\n"
+            "for name in ('exp-width-norm-indep', 'relu2-phase'):\n"
             "    t, p = sweep.load_result(name, 'full', recheck='off')\n"
             "    r = rc.recheck(t, sweep.get(name), 'full', p, min_rows=2, fraction=0.0, budget_s=0.0)\n"
             "    print(name, len(r['rows']))\n")
@@ -239,8 +239,8 @@ def test_rerun_does_not_depend_on_blas_threads():
 def test_rerun_on_the_device_kind_the_table_was_stored_with(monkeypatch):
     from expreg_nb import backend
 
-    table, prov = sweep.load_result("exp-init-width", "full", recheck="off")
-    s = sweep.get("exp-init-width")
+    table, prov = sweep.load_result("relu2-width", "full", recheck="off")
+    s = sweep.get("relu2-width")
     monkeypatch.setenv(backend.STRICT_ENV_VAR, "1")
     monkeypatch.setenv(backend.ENV_VAR, "strict")
     rep = rc.recheck(table, s, "full", prov, min_rows=2, fraction=0.0, budget_s=0.0)

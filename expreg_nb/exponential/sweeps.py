@@ -33,9 +33,10 @@ FULL_SEEDS = tuple(range(5))
 BOOK_SEEDS = (0, 1, 2)
 #: The largest n or d a grid point may name (a sweep of a larger one would not fit in memory).
 MAX_SIZE = 2**16
-#: The lambda sweep: n = LAMBDA_N points, the pair at angle theta = 2^-k, so lambda ~ theta^2.
+#: The lambda sweep: n = LAMBDA_N points, the pair at angle theta = 2^-k, so lambda ~ theta^2
+#: (down to theta = 1/8: at smaller angles a cell costs many minutes of the shared cores).
 LAMBDA_N = 16
-LAMBDA_THETAS = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125)
+LAMBDA_THETAS = (1.0, 0.5, 0.25, 0.125)
 
 
 def width_points(ns, seeds, *, normalized, coupled, d=WIDTH_D):
