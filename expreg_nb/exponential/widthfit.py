@@ -73,10 +73,13 @@ def exponent_interval(table, x="n", *, y="m_star", groups=None, n_boot=2000, see
 
 
 def interval_excludes(interval, *slopes):
-    """True when the interval ``(estimate, low, high)`` excludes every slope in ``slopes``."""
+    """True when the interval ``(estimate, low, high)`` excludes every slope in ``slopes``
+    (by more than 1e-9 relative: a zero-width interval from identical cells contains its estimate)."""
     if isinstance(interval, (str, bytes, dict)) or not hasattr(interval, "__len__") or len(interval) != 3:
         raise TypeError(f"interval must be (estimate, low, high), got {interval!r:.60}")
     _, lo, hi = (check_real(v, f"interval[{i}]") for i, v in enumerate(interval))
     slopes = [check_real(v, f"slopes[{i}]") for i, v in enumerate(slopes)]
-    return all(not (lo <= s <= hi) for s in slopes)
+    # a degenerate interval (every cell the same m*: zero width) still contains its own estimate
+    tol = 1e-9 * max(1.0, abs(lo), abs(hi))
+    return all(not (lo - tol <= s <= hi + tol) for s in slopes)
 
