@@ -7,6 +7,8 @@ scale        problem sizes (``EXPREG_SCALE``)
 seeding      reproducible host-side random streams
 training     models as pure functions, the one trainer (train, TrainResult), linearize
 sweep        grids of runs on any executor (serial, processes, Dask), named sweeps, results store
+robustness   a headline claim re-evaluated under named perturbations of the protocol
+stats        Wilson intervals, the cluster (group) bootstrap
 data         synthetic data sets
 stats        success-rate intervals, log-log slopes
 chunks       feature blocks within a memory budget (the kernels' streaming)
