@@ -38,7 +38,7 @@ Rules, so that a robustness table cannot pass for the wrong reason:
 How the three Parts state their claims:
 
 * Part I, "m* grows like n^a, a in [lo, hi]": ``evaluate`` fits
-  :func:`loglog_slope_interval` (slope of log m* on log n, bootstrap over data
+  :func:`expreg_nb.stats.loglog_slope_interval` (slope of log m* on log n, bootstrap over data
   seeds) and holds when the interval lies in [lo, hi]; perturbations
   ``budget(10)``, ``budget(100)`` (the step cap) and ``fresh_seeds()``.
 * Part II, "the network fits faster than its linearization": ``evaluate``
@@ -60,12 +60,10 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from . import sweep
-from .stats import loglog_slope
-from .stats import BootstrapInterval, bootstrap_interval
 from .validation import as_float_array, check_bool, check_int, check_real
 
 __all__ = ["BASELINE", "COLUMNS", "Claim", "Perturbation", "RobustnessTable", "Verdict", "budget", "check",
-           "compose", "evaluate", "fresh_seeds", "loglog_slope_interval", "scale_key", "set_key", "tolerance"]
+           "compose", "evaluate", "fresh_seeds", "scale_key", "set_key", "tolerance"]
 
 #: The name of the baseline row of a :class:`RobustnessTable` (and its key in :func:`evaluate`).
 BASELINE = "baseline"
@@ -278,7 +276,7 @@ def set_key(key: str, value, *, name: str | None = None, add: bool = False) -> P
     every point: for a task argument the baseline grid leaves at its default).
     """
     _check_name(key, "key")
-    value = sweep._plain(value, key)
+    value = sweep.plain_value(value, key)
     add = check_bool(add, "add")
     label = f"{key} = {value!r}" if name is None else _check_name(name, "name")
 
@@ -515,34 +513,3 @@ def check(claim: Claim, task: Callable, points, perturbations: Sequence[Perturba
     for p in perturbations:
         tables[p.name] = run(p.task or task, grids[p.name], p.name)
     return evaluate(claim, tables, descriptions={p.name: p.description for p in perturbations})
-
-
-# --------------------------------------------------------------------------- Part I's fit
-def _weighted_slope(lx, ly, *, weights):
-    """Least-squares slope of ly on lx for each row of weights (k, n); NaN where lx has no spread."""
-    w = weights / weights.sum(axis=1, keepdims=True)
-    mx, my = w @ lx, w @ ly
-    dx = lx[None, :] - mx[:, None]
-    sxx = (w * dx * dx).sum(axis=1)
-    sxy = (w * dx * (ly[None, :] - my[:, None])).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sxx > 1e-12 * max(1.0, float(np.abs(lx).max()) ** 2), sxy / sxx, np.nan)
-
-
-def loglog_slope_interval(x, y, groups, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95,
-                          nan_policy: str = "raise") -> BootstrapInterval:
-    """Slope of log y on log x (:func:`expreg_nb.stats.loglog_slope`) with a group-bootstrap interval.
-
-    Whole groups (e.g. data seeds: one m* per size n and seed) are resampled
-    with replacement (:func:`expreg_nb.stats.bootstrap_interval`); each
-    resample's slope is the weighted least-squares slope, computed for all
-    resamples at once.  A resample whose x values all coincide has no slope
-    (``nan_policy`` decides: ``"raise"`` or ``"omit"``).  Returns
-    ``(estimate, low, high)``.
-    """
-    xv = as_float_array(x, "x", ndim=1)
-    yv = as_float_array(y, "y", ndim=1)
-    estimate = loglog_slope(xv, yv)          # validates: same length, positive, two distinct x
-    _, low, high = bootstrap_interval(_weighted_slope, np.log(xv), np.log(yv), groups=groups, n_boot=n_boot,
-                                      seed=seed, level=level, vectorized=True, nan_policy=nan_policy)
-    return BootstrapInterval(estimate, low, high)

@@ -1,5 +1,5 @@
-r"""Small statistics shared by the experiments: confidence intervals on success rates, log-log
-slopes and a cluster bootstrap.
+r"""Small statistics shared by the experiments: success-rate intervals, log-log slopes and a
+cluster bootstrap.
 
 :func:`wilson_interval` is the Wilson score interval for a binomial proportion
 (Wilson 1927): with p = k/N and z the normal quantile,
@@ -34,7 +34,7 @@ import numpy as np
 from .backend import to_numpy
 from .validation import as_float_array, check_bool, check_int, check_real
 
-__all__ = ["BootstrapInterval", "NAN_POLICIES", "bootstrap_interval", "loglog_slope", "wilson_interval"]
+__all__ = ["BootstrapInterval", "NAN_POLICIES", "bootstrap_interval", "loglog_slope", "loglog_slope_interval", "wilson_interval"]
 
 #: What :func:`bootstrap_interval` does when the statistic is not finite on some resamples.
 NAN_POLICIES = ("raise", "omit")
@@ -231,3 +231,34 @@ def _vector_result(value, k):
         raise ValueError(f"a vectorized statistic given weights of shape ({k}, n) must return shape ({k},), "
                          f"got {arr.shape}")
     return arr.astype(float)
+
+
+# --------------------------------------------------------------------------- log-log slopes with intervals
+def _weighted_slope(lx, ly, *, weights):
+    """Least-squares slope of ly on lx for each row of weights (k, n); NaN where lx has no spread."""
+    w = weights / weights.sum(axis=1, keepdims=True)
+    mx, my = w @ lx, w @ ly
+    dx = lx[None, :] - mx[:, None]
+    sxx = (w * dx * dx).sum(axis=1)
+    sxy = (w * dx * (ly[None, :] - my[:, None])).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sxx > 1e-12 * max(1.0, float(np.abs(lx).max()) ** 2), sxy / sxx, np.nan)
+
+
+def loglog_slope_interval(x, y, groups, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95,
+                          nan_policy: str = "raise") -> BootstrapInterval:
+    """Slope of log y on log x (:func:`loglog_slope`) with a group-bootstrap interval.
+
+    Whole groups (e.g. data seeds: one m* per size n and seed) are resampled
+    with replacement (:func:`bootstrap_interval`); each
+    resample's slope is the weighted least-squares slope, computed for all
+    resamples at once.  A resample whose x values all coincide has no slope
+    (``nan_policy`` decides: ``"raise"`` or ``"omit"``).  Returns
+    ``(estimate, low, high)``.
+    """
+    xv = as_float_array(x, "x", ndim=1)
+    yv = as_float_array(y, "y", ndim=1)
+    estimate = loglog_slope(xv, yv)          # validates: same length, positive, two distinct x
+    _, low, high = bootstrap_interval(_weighted_slope, np.log(xv), np.log(yv), groups=groups, n_boot=n_boot,
+                                      seed=seed, level=level, vectorized=True, nan_policy=nan_policy)
+    return BootstrapInterval(estimate, low, high)

@@ -136,11 +136,11 @@ def grid(**axes) -> list[dict]:
         vals = list(vals)
         if not vals:
             raise ValueError(f"axis {name!r} is empty")
-        values.append([_plain(v, name) for v in vals])
+        values.append([plain_value(v, name) for v in vals])
     return [dict(zip(axes, combo)) for combo in itertools.product(*values)]
 
 
-def _plain(v, name):
+def plain_value(v, name):
     """A grid value as a plain Python scalar (NumPy scalars included), so it hashes and pickles."""
     if v is None or isinstance(v, (bool, str)):
         return v
@@ -149,7 +149,7 @@ def _plain(v, name):
     if isinstance(v, numbers.Real):
         return float(v)
     if hasattr(v, "item"):
-        return _plain(v.item(), name)
+        return plain_value(v.item(), name)
     raise TypeError(f"axis {name!r} holds {type(v).__name__}; grid values must be numbers, strings, "
                     f"bools or None")
 
@@ -444,5 +444,5 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 __all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RESULTS_DIR", "RESULTS_ENV", "TIME_COLUMN", "Sweep",
-           "StaleResultError", "failed", "get", "get_task", "grid", "load_result", "point_seed", "provenance",
+           "StaleResultError", "failed", "get", "get_task", "grid", "load_result", "plain_value", "point_seed", "provenance",
            "registry", "result_dir", "results_root", "run", "store", "task", "task_id"]
