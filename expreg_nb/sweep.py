@@ -440,7 +440,11 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # run the package's own module, not this __main__ copy: the entry points' Sweep objects are
+    # instances of expreg_nb.sweep.Sweep, which a second copy of this module would not recognize
+    from expreg_nb.sweep import main as _main
+
+    raise SystemExit(_main())
 
 
 __all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RESULTS_DIR", "RESULTS_ENV", "TIME_COLUMN", "Sweep",
