@@ -50,8 +50,8 @@ __all__ = ["ACCEPT", "Attempt", "DENSE_MAX", "GRID", "LinearRun", "MAX_RISE", "S
 ACCEPT = 1.8
 #: ... and no single step raises the loss by more than this fraction of its value.
 MAX_RISE = 1e-2
-#: The scales c tried, largest first: 1.6 * 2^(-k/2), k = 0..13 (ratio sqrt(2)).
-GRID = tuple(1.6 * 2.0 ** (-k / 2) for k in range(14))
+#: The scales c tried, largest first: 1.6 * 2^(-k/2), k = 0..19 (ratio sqrt(2); down to 0.0022).
+GRID = tuple(1.6 * 2.0 ** (-k / 2) for k in range(20))
 #: The stall window is the budget divided by this.
 STALL_FRACTION = 10
 #: A run has stalled when its loss fell by less than this fraction over the stall window.
