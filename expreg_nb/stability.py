@@ -57,7 +57,7 @@ STALL_FRACTION = 10
 #: A run has stalled when its loss fell by less than this fraction over the stall window.
 STALL_DROP = 1e-3
 #: Up to this many data points lambda_max(K) is a dense eigenvalue problem; above, Lanczos.
-DENSE_MAX = 256
+DENSE_MAX = 64
 
 
 def loss_rises(loss) -> tuple[int, float]:

@@ -105,6 +105,10 @@ def test_cell_rate_and_median_are_per_cell_with_intervals():
     df["x"] = df["data_seed"] * 1.0
     med = tables.cell_median(df, ["n"], "x")
     assert (med["median"] == 3.0).all() and (med["low"] < 3).all() and (med["high"] > 3).all()
+    # an infinite speed-up (only the network fits) ranks above every finite one
+    df["x"] = np.where(df["data_seed"] >= 3, np.inf, df["data_seed"])
+    med = tables.cell_median(df, ["n"], "x")
+    assert (med["median"] == np.inf).all() and (med["low"] < np.inf).all() and (med["high"] == np.inf).all()
 
 
 def test_critical_point_and_slope():

@@ -47,6 +47,13 @@ def _by(by):
     return list(by)
 
 
+_BIG = 1e300
+
+
+def _unbig(v):
+    return math.copysign(math.inf, v) if abs(v) >= _BIG / 2 else v
+
+
 def _key(key):
     return key if isinstance(key, tuple) else (key,)
 
@@ -95,10 +102,13 @@ def cell_median(df, by, col, *, groups="data_seed", where=None, n_boot=N_BOOT, s
     _columns(df, by + [col, groups] + ([where] if where else []))
     d = df if where is None else df[df[where].astype("boolean").fillna(False).astype(bool)]
     d = d[d[col].notna()]
-    x = d[col].to_numpy(dtype=float)
+    # +-inf (e.g. a speed-up where only one model fits) rank beyond every finite value: carried
+    # through the bootstrap as +-BIG and given back as +-inf
+    x = np.clip(d[col].to_numpy(dtype=float), -_BIG, _BIG)
     rows = []
     for key, idx in d.groupby(by, sort=True).indices.items():
-        est, lo, hi = _interval(_weighted_median, x[idx], d[groups].to_numpy()[idx], n_boot, seed)
+        est, lo, hi = (_unbig(v) for v in _interval(_weighted_median, x[idx], d[groups].to_numpy()[idx],
+                                                    n_boot, seed))
         rows.append((*_key(key), len(idx), est, lo, hi))
     return pd.DataFrame(rows, columns=by + ["N", "median", "low", "high"]).set_index(by)
 
