@@ -162,3 +162,19 @@ def test_named_sweeps_vary_n_and_the_robust_grids_are_the_perturbations():
         # rules out: a stored robustness table that is not the perturbation of the baseline grid
         assert s[name].points("full") == pert(base)
     assert all(p in full for p in base)
+
+
+def test_part2_citations_are_in_the_bibliography():
+    import pathlib
+    import re
+
+    book = pathlib.Path(__file__).resolve().parent.parent / "book"
+    keys = set(re.findall(r"^@\w+\{([\w-]+),", (book / "references.bib").read_text(), flags=re.M))
+    cited = set()
+    for path in (book / "part2").glob("*.md"):
+        for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", path.read_text()):
+            cited |= {k.strip() for k in group.split(",")}
+    # rules out: a chapter citing a key the bibliography lacks (chizat2019lazy was one)
+    assert cited <= keys, sorted(cited - keys)
+    # the lazy-training and mean-field references the chapter relies on are cited
+    assert {"chizat2019lazy", "mei2018mean", "du2018algorithmic"} <= cited
