@@ -131,19 +131,27 @@ def test_critical_point_and_slope():
 def test_claims_on_constructed_tables():
     base = dict(n=64, d=16, ratio="lecun", labels="sign")
     rows = []
-    for md, pn in ((0.5, 0.6), (2.0, 2.4)):
+    for md, pn in ((0.5, 0.6), (2.0, 2.4), (3.0, 3.6)):
         for s in range(8):
             for i in range(2):
+                fit = md > 1
                 rows.append(dict(base, md_over_n=md, data_seed=s, init_seed=i, params_over_n=pn,
-                                 net_fit=md > 1, lin_fit=md > 1, speedup=0.5 + 0.01 * s if md > 1 else np.nan,
-                                 kappa0=100.0, kappaT=20.0 + s))
+                                 net_fit=fit and not (md == 2.0 and s < 4), lin_fit=fit,
+                                 speedup=(1.5 + 0.01 * s if not (md == 2.0 and s < 4) else 0.0) if fit
+                                 else np.nan, kappa0=100.0, kappaT=20.0 + s))
     df = pd.DataFrame(rows)
-    assert tables.claim_rank(df).holds and tables.claim_lin_faster(df).holds and tables.claim_kernel(df).holds
+    for name in ("rank", "fit", "speed", "kernel"):
+        assert tables.CLAIMS[name](df).holds, name
     # rules out: claims that cannot fail (each flips when its table says the opposite)
     assert not tables.claim_rank(df.assign(net_fit=True)).holds
-    assert not tables.claim_lin_faster(df.assign(speedup=df["speedup"] * 4)).holds
-    assert not tables.claim_kernel(df.assign(kappaT=95.0)).holds
-    table = rb.evaluate(tables.CLAIMS["speed"], {"baseline": df, "other": df.assign(speedup=df["speedup"] * 4)})
+    assert not tables.claim_fit(df.assign(net_fit=df["md_over_n"] > 1, lin_fit=False)).holds
+    slower = df.assign(speedup=df["speedup"] / 4)
+    assert not tables.claim_net_faster(slower).holds
+    assert not tables.claim_kernel(df.assign(kappaT=150.0)).holds
+    v = tables.claim_fit(df)
+    # the cell where the network fails on half the trials is the largest gap, with an interval
+    assert v.number == -0.5 and v.low < -0.5 < v.high < 0
+    table = rb.evaluate(tables.CLAIMS["speed"], {"baseline": df, "slower": slower})
     assert not table.robust
 
 
