@@ -121,6 +121,9 @@ def test_critical_point_and_slope():
     s, lo, hi = tables.critical_slope(df)
     # rules out: a slope fit on something other than log(critical) against log(n) (true slope 0.5)
     assert 0.3 < s < 0.7 and lo <= s <= hi and lo < hi
+    # a curve that starts above the level (crossing pinned to the grid's end) is not bracketed
+    early = df.assign(net_fit=np.where(df["n"] == 512, True, df["net_fit"]))
+    assert tables.bracketed(df) == [32, 128, 512] and tables.bracketed(early) == [32, 128]
     v = tables.claim_slope(df)
     # rules out: a claim that holds for a critical md/n growing like n^0.5
     assert not v.holds

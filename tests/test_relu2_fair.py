@@ -174,3 +174,35 @@ def test_meanfield_model_is_the_one_over_m_network_centered():
     g1, g2 = mf.residual_and_grads(p, X, y, ("W", "a"))[1], al.residual_and_grads(p, X, y, ("W", "a"))[1]
     assert all(np.allclose(g1[k], g2[k], rtol=1e-12, atol=1e-14) for k in "Wa")
     assert np.allclose(mf.gram(p, X, ("W",))["W"], base.gram(p, X, ("W",))["W"] / 9)
+
+
+def test_fair_task_validation_names_the_argument():
+    with pytest.raises(ValueError, match="model"):
+        fair.fair_task(n=8, d=2, md_over_n=2.0, ratio=1.0, data_seed=0, init_seed=0, model="wide")
+    with pytest.raises(ValueError, match="alpha"):
+        fair.fair_task(n=8, d=2, md_over_n=2.0, ratio=1.0, data_seed=0, init_seed=0, alpha=-1.0)
+    with pytest.raises(ValueError, match="step_rule"):
+        fair.fair_task(n=8, d=2, md_over_n=2.0, ratio=1.0, data_seed=0, init_seed=0, step_rule="x")
+    with pytest.raises(ValueError, match="budget"):
+        fair.fair_task(n=8, d=2, md_over_n=2.0, ratio=1.0, data_seed=0, init_seed=0, budget=0.0)
+    X, _ = ex.problem(8, 2, data_seed=0)
+    p0 = relu2.model().init(4, 2, 0)
+    mf = fair.meanfield_model(p0, X)
+    with pytest.raises(ValueError, match="centered"):
+        mf.forward(p0, X + 1.0)
+
+
+def test_step_rules_own_best_and_network_c():
+    X, y = ex.problem(24, 6, data_seed=1)
+    model = relu2.model()
+    p0 = model.init(12, 6, 1)
+    kw = dict(ratio=1.0, steps=4000, tol=1e-3)
+    largest = fair.fair_compare(model, p0, X, y, **kw)
+    best = fair.fair_compare(model, p0, X, y, step_rule="own_best", **kw)
+    netc = fair.fair_compare(model, p0, X, y, step_rule="network_c", **kw)
+    # rules out: an "own best" that needs more steps than the largest stable step
+    assert best["net"].attempt.steps <= largest["net"].attempt.steps
+    assert best["lin"].attempt.steps <= largest["lin"].attempt.steps
+    # rules out: the old rule not being the linearization at the network's step
+    assert netc["lin"].c == netc["net"].c == largest["net"].c
+    assert netc["lin"].attempt.steps >= largest["lin"].attempt.steps

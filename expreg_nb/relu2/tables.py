@@ -29,8 +29,8 @@ from ..stats import bootstrap_interval
 from ..validation import check_real
 
 __all__ = ["CLAIMS", "N_BOOT", "cell_median", "cell_rate", "claim_fit", "claim_kernel", "claim_net_faster",
-           "claim_rank", "claim_slope", "critical_point", "critical_slope", "critical_table", "fit_floor",
-           "fit_gap"]
+           "claim_rank", "claim_slope", "bracketed", "critical_point", "critical_slope", "critical_table",
+           "fit_floor", "fit_gap"]
 
 #: Bootstrap resamples per interval.
 N_BOOT = 1000
@@ -228,6 +228,19 @@ def critical_slope(df, *, level=0.5, col="net_fit", by="n", x="md_over_n", group
         _, lo, hi = bootstrap_interval(slope, fit, groups=g, n_boot=n_boot, seed=seed, vectorized=True,
                                        nan_policy="omit")
     return est, lo, hi
+
+
+def bracketed(df, *, level=0.5, col="net_fit", by="n", x="md_over_n"):
+    """The values of ``by`` whose success curve starts below ``level`` and reaches it on the grid: the
+    crossing is bracketed there, not pinned to an end of the grid."""
+    _columns(df, [by, col, x])
+    rate = df.assign(_f=df[col].astype("boolean").fillna(False).astype(float)).groupby([by, x])["_f"].mean()
+    out = []
+    for key, r in rate.groupby(level=0):
+        r = r.droplevel(0).sort_index()
+        if r.iloc[0] < level <= r.max():
+            out.append(key)
+    return out
 
 
 def fit_floor(df):
