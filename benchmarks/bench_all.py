@@ -53,14 +53,13 @@ def late_rate(loss, window: int) -> float:
     return math.exp((math.log(loss[end]) - math.log(loss[start])) / max(1, end - start))
 
 
-def accuracy() -> None:
-    """float32 against float64 on one problem per part: loss floor, late rate, agreement, time."""
+def accuracy(n=32, d=8, m=512, steps=3000, out=print) -> list[dict]:
+    """float32 against float64 on one problem per part: loss floor, late rate, agreement, time (rows)."""
     import numpy as np
 
     from expreg_nb import data, relu2
     from expreg_nb import exponential as ex
 
-    n, d, m, steps = 32, 8, 512, 3000
     X = data.sphere(n, d, seed=1)
     y = 0.5 * data.labels(n, seed=1)
     runs = {
@@ -68,9 +67,10 @@ def accuracy() -> None:
         "relu2": lambda dt: relu2.train(X, y, m=m, eta_w=0.5, eta_a=0.5, steps=steps, seed=1, progress=False,
                                         dtype=dt),
     }
-    print(f"\nfloat32 vs float64: n={n}, d={d}, m={m}, {steps} steps of gradient descent ({load()})")
-    print(f"{'model':>12} {'dtype':>8} | {'L(0)':>9} {'L(T)/L(0)':>10} {'min L/L0':>10} {'rate@1e-6':>10} "
-          f"{'max |dL|/L':>10} {'s/step':>8}")
+    out(f"\nfloat32 vs float64: n={n}, d={d}, m={m}, {steps} steps of gradient descent ({load()})")
+    out(f"{'model':>12} {'dtype':>8} | {'L(0)':>9} {'L(T)/L(0)':>10} {'min L/L0':>10} {'rate@1e-6':>10} "
+        f"{'max |dL|/L':>10} {'s/step':>8}")
+    rows = []
     for name, run in runs.items():
         res = {}
         for dt in ("float64", "float32"):
@@ -87,17 +87,20 @@ def accuracy() -> None:
             stop = int(below[0]) if below.size else len(L) - 1
             rate = late_rate(L[: stop + 1], 500)
             agree = float(np.max(np.abs(L[:stop + 1] - L64[:stop + 1]) / L64[:stop + 1]))
-            print(f"{name:>12} {dt:>8} | {L[0]:>9.3g} {rel[-1]:>10.2e} {rel.min():>10.2e} {rate:>10.6f} "
-                  f"{agree:>10.1e} {per_step:>8.5f}")
+            rows.append({"model": name, "dtype": dt, "L0": float(L[0]), "final": float(rel[-1]),
+                         "floor": float(rel.min()), "rate": rate, "agree": agree, "per_step": per_step})
+            out(f"{name:>12} {dt:>8} | {L[0]:>9.3g} {rel[-1]:>10.2e} {rel.min():>10.2e} {rate:>10.6f} "
+                f"{agree:>10.1e} {per_step:>8.5f}")
+    return rows
 
 
 CHAPTER_RE = re.compile(r"^\s*([0-9.]+)s\s+(call|setup|teardown)\s+(\S+?\.md)(::.*)?$")
 
 
-def chapter_times_pytest(root: Path) -> dict:
+def chapter_times_pytest(root: Path, targets=("book/",)) -> dict:
     """Run ``pytest -p no:xdist --durations=0 book/`` in ``root``; seconds per chapter (sum of its cells)."""
     env = dict(os.environ, TQDM_DISABLE="1", PYTHONPATH=str(root))
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:xdist", "--durations=0", "-q", "book/"]
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:xdist", "--durations=0", "-q", *targets]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start

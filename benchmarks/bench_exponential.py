@@ -108,9 +108,11 @@ def max_rss_bytes() -> int:
     return rss if sys.platform == "darwin" else rss * 1024
 
 
-def memory_check() -> int:
-    """gram() at n=2048, d=32, m=2^18 must not grow peak memory by more than 1 GiB; returns an exit code."""
-    n, d, m = MEMORY_SHAPE
+def memory_check(shape=MEMORY_SHAPE, result=None) -> int:
+    """gram() at n=2048, d=32, m=2^18 must not grow peak memory by more than 1 GiB; returns an exit code.
+
+    ``result`` (a dict), when given, receives the measured numbers."""
+    n, d, m = shape
     xp = backend.get_xp()
     print(machine())
     X = data.sphere(n, d, seed=0)
@@ -141,6 +143,10 @@ def memory_check() -> int:
         print(f"time {elapsed:.1f} s; peak traced allocations during gram() {traced_peak / 2**20:.0f} MiB; "
               f"growth of the peak RSS {rss_growth / 2**20:.0f} MiB")
     ok = extra <= MEMORY_LIMIT_BYTES
+    if result is not None:
+        result.update(n=n, d=d, m=m, seconds=elapsed, extra=extra, naive=naive, ok=ok,
+                      traced=traced_peak if xp is backend.np else None,
+                      rss=rss_growth if xp is backend.np else None)
     print(f"extra memory {extra / 2**20:.0f} MiB {'<=' if ok else '>'} limit {MEMORY_LIMIT_BYTES / 2**20:.0f} MiB: "
           f"{'OK' if ok else 'FAILED'}")
     return 0 if ok else 1

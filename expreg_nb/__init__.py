@@ -9,10 +9,11 @@ training     models as pure functions, the one trainer (train, TrainResult), lin
 stability    one step rule for every model: the largest stable step of a grid, stalls,
              closed-form runs of constant kernels, a matrix-free lambda_max monitor
 sweep        grids of runs on any executor (serial, processes, Dask), named sweeps, results store
+recheck      stored results rerun on load: the seeded sample rule, the column comparison
+provenance   the git state and package versions recorded with a stored result
 robustness   a headline claim re-evaluated under named perturbations of the protocol
-stats        Wilson intervals, the cluster (group) bootstrap
+stats        Wilson intervals, log-log slopes, the cluster (group) bootstrap
 data         synthetic data sets
-stats        success-rate intervals, log-log slopes
 chunks       feature blocks within a memory budget (the kernels' streaming)
 validation   the input checks every public function shares
 landing      the landing page's panels

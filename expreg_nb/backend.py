@@ -30,6 +30,11 @@ import numpy as np
 
 from .errors import ConfigError, env_choice
 
+__all__ = ["BACKENDS", "ENV_VAR", "STRICT_ENV_VAR", "STRICT_MODULE", "BackendError", "array_kind",
+           "array_module", "backend_name", "check_xp", "describe", "get_xp", "gpu_available", "is_cupy_array",
+           "is_device_array", "requested_backend", "reset_cache", "sparse_module", "strict_allowed",
+           "synchronize", "to_device", "to_numpy"]
+
 ENV_VAR = "EXPREG_BACKEND"
 BACKENDS = ("auto", "numpy", "cupy")
 #: Test-only switch that makes ``EXPREG_BACKEND=strict`` a known value.
@@ -150,6 +155,7 @@ def array_module(*arrays):
 def sparse_module(xp):
     """The sparse-matrix module that goes with array module ``xp``: :mod:`scipy.sparse` for NumPy,
     :mod:`cupyx.scipy.sparse` for CuPy, and the strict module's stand-in in tests."""
+    xp = _array_module_arg(xp)
     if xp is np:
         import scipy.sparse
 
@@ -175,6 +181,13 @@ def check_xp(xp, name: str = "xp"):
     raise TypeError(f"{name} must be None or an array module (numpy or cupy), got {xp!r}")
 
 
+def _array_module_arg(xp, name: str = "xp"):
+    """``xp`` must be an array module (numpy, cupy or the strict stand-in); ``None`` is not one."""
+    if xp is None:
+        raise TypeError(f"{name} must be an array module (numpy or cupy), got None")
+    return check_xp(xp, name)
+
+
 def to_device(x, xp=None):
     """Move a host array to the active backend (or to ``xp`` when given)."""
     xp = get_xp() if xp is None else check_xp(xp)
@@ -185,6 +198,7 @@ def to_device(x, xp=None):
 
 def synchronize(xp) -> None:
     """Wait for queued GPU work (no-op on NumPy); used by timings."""
+    xp = _array_module_arg(xp)
     if xp is not np and getattr(xp, "__name__", "") == "cupy":
         xp.cuda.Device().synchronize()
 

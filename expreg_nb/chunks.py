@@ -21,8 +21,33 @@ import functools
 import os
 import threading
 
+import numpy as np
+
 from .errors import ConfigError
-from .validation import check_int
+from .validation import check_alloc, check_int
+
+__all__ = [
+    "BUDGET_ENV_VAR",
+    "BUDGET_FRACTION",
+    "CHUNK_BYTES",
+    "DTYPES",
+    "FALLBACK_BYTES",
+    "FEATURE_BYTES",
+    "SMALL_BYTES",
+    "FeatureBlocks",
+    "check_dtype",
+    "feature_budget",
+    "give_workspace",
+    "kept_chunks",
+    "kept_workspace",
+    "neuron_slices",
+    "release_workspace",
+    "scratch",
+    "step_blocks",
+    "step_slices",
+    "take_workspace",
+    "trace_features",
+]
 
 #: Target size of one chunk of an (n x chunk) float64 intermediate, in bytes.
 CHUNK_BYTES = 32 * 2**20
@@ -50,6 +75,9 @@ def neuron_slices(m: int, n: int, chunk: int | None = None, itemsize: int = 8):
     ``chunk`` overrides the number of neurons per slice; ``itemsize`` is the
     size of one entry (8 for float64, 4 for float32).
     """
+    m = check_int(m, "m", minimum=0)
+    n = check_int(n, "n", minimum=0)
+    itemsize = check_int(itemsize, "itemsize", minimum=1)
     if chunk is None:
         chunk = max(1, CHUNK_BYTES // (itemsize * max(n, 1)))
     else:
@@ -98,6 +126,8 @@ def feature_budget(xp=None) -> int:
 
     ``xp`` is the array module of the step (``None`` or NumPy: host memory; CuPy: device memory).
     """
+    if xp is not None:
+        _xp_arg(xp)
     if FEATURE_BYTES is not None:
         return check_int(FEATURE_BYTES, "expreg_nb.chunks.FEATURE_BYTES", minimum=0)
     text = os.environ.get(BUDGET_ENV_VAR, "").strip()
@@ -116,6 +146,8 @@ def feature_budget(xp=None) -> int:
 
 def kept_chunks(slices, n: int, itemsize: int, xp=None) -> int:
     """How many of ``slices`` (in order) have feature blocks that fit :func:`feature_budget` together."""
+    _check_slices(slices)
+    n, itemsize = check_int(n, "n", minimum=0), check_int(itemsize, "itemsize", minimum=1)
     budget, used, kept = feature_budget(xp), 0, 0
     for sl in slices:
         used += n * (sl.stop - sl.start) * itemsize
@@ -127,6 +159,7 @@ def kept_chunks(slices, n: int, itemsize: int, xp=None) -> int:
 
 #: The floating-point types the models compute in (float64 is the default everywhere).
 DTYPES = ("float64", "float32")
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
 
 
 def check_dtype(dtype):
@@ -136,10 +169,10 @@ def check_dtype(dtype):
     float64, is many times faster; the float64-exact identities of the book do
     not hold in it (see benchmarks/README.md for its measured accuracy cost).
     """
-    import numpy as np
-
+    if dtype is _F64 or dtype is _F32:
+        return dtype
     if dtype is None:
-        return np.dtype(np.float64)
+        return _F64
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -162,6 +195,10 @@ def take_workspace(xp, size: int, dtype):
     n = 1024, m = 16384.  On CuPy the memory pool already reuses device memory,
     so this is ``xp.empty``.  Callers view a prefix: ``buf[:n * c].reshape(n, c)``.
     """
+    _xp_arg(xp)
+    size = check_int(size, "size", minimum=0)
+    dtype = check_dtype(dtype)
+    check_alloc(itemsize=dtype.itemsize, what="the feature workspace", size=size)
     if xp.__name__ == "numpy":
         buf = getattr(_local, "buf", None)
         if buf is not None and buf.dtype == dtype and buf.size >= size:
@@ -176,7 +213,11 @@ def give_workspace(buf) -> None:
     One buffer per thread, the largest seen, and only within :func:`feature_budget`;
     :func:`release_workspace` drops it.
     """
-    if buf is None or type(buf).__module__.split(".")[0] != "numpy" or buf.nbytes > feature_budget():
+    if buf is None:
+        return
+    if not hasattr(buf, "nbytes") or not hasattr(buf, "dtype"):
+        raise TypeError(f"buf must be an array from take_workspace, got {type(buf).__name__}")
+    if type(buf).__module__.split(".")[0] != "numpy" or buf.nbytes > feature_budget():
         return
     old = getattr(_local, "buf", None)
     if old is None or old.nbytes <= buf.nbytes:
@@ -188,24 +229,76 @@ def release_workspace() -> None:
     _local.buf = None
 
 
-# --------------------------------------------------------------------------- step layout (Parts I and II)
+def kept_workspace():
+    """The feature buffer this thread keeps for its next step (``None`` if none): for tests and benchmarks."""
+    return getattr(_local, "buf", None)
+
+
+class trace_features:
+    """Record the feature blocks formed in this thread while the ``with`` block runs.
+
+    ``with chunks.trace_features() as formed: ...`` appends the number of neuron
+    columns of every n x c feature block that a kernel forms through
+    :class:`FeatureBlocks` (a block kept for the gradient pass and reused counts
+    once).  Tests use it to check that each block is formed once within the budget.
+    """
+
+    def __enter__(self):
+        self.formed = []
+        self._outer = getattr(_local, "trace", None)
+        _local.trace = self.formed
+        return self.formed
+
+    def __exit__(self, *exc):
+        _local.trace = self._outer
+        return False
+
+
+# --------------------------------------------------------------------------- feature blocks (Parts I and II)
+def _check_slices(slices):
+    if isinstance(slices, (str, bytes)) or not hasattr(slices, "__iter__"):
+        raise TypeError(f"slices must be a list of slices, got {type(slices).__name__}")
+    for i, sl in enumerate(slices):
+        if not isinstance(sl, slice) or not isinstance(sl.start, int) or not isinstance(sl.stop, int) \
+                or sl.step not in (None, 1) or sl.start < 0 or sl.stop < sl.start:
+            raise TypeError(f"slices[{i}] must be a slice(start, stop) with 0 <= start <= stop, got {sl!r}")
+
+
 def scratch(xp, n, slices, dtype):
     """(buffer, view): a workspace and ``view(sl)``, an n x len(sl) C-contiguous block at its start."""
+    _xp_arg(xp)
+    n = check_int(n, "n", minimum=0)
+    _check_slices(slices)
+    dtype = check_dtype(dtype)
+    if not slices:
+        return None, lambda sl: None
     size = n * max(sl.stop - sl.start for sl in slices)
     if size * dtype.itemsize < SMALL_BYTES:  # small blocks: plain allocations are cheaper
         return None, lambda sl: None
     buf = take_workspace(xp, size, dtype)
     return buf, lambda sl: buf[: n * (sl.stop - sl.start)].reshape(n, sl.stop - sl.start)
+
+
 def step_slices(m, n, chunk, itemsize, xp):
     """The neuron slices of one step: a single block when its features fit :func:`~expreg_nb.chunks.feature_budget`."""
-    if chunk is None and m * n * itemsize <= feature_budget(xp):
+    if xp is not None:
+        _xp_arg(xp)
+    if chunk is None and check_int(m, "m", minimum=0) * check_int(n, "n", minimum=0) \
+            * check_int(itemsize, "itemsize") <= feature_budget(xp):
         return [slice(0, m)]
     return neuron_slices(m, n, chunk, itemsize)
+
+
 def step_blocks(xp, n, slices, keep, dtype):
     """(buffer, block): kept blocks side by side in one workspace, then one scratch block for the rest.
 
     ``block(i)`` is the n x len(slices[i]) C-contiguous array that chunk ``i`` is computed into.
     """
+    _xp_arg(xp)
+    n = check_int(n, "n", minimum=0)
+    _check_slices(slices)
+    keep = check_int(keep, "keep", minimum=0, maximum=len(slices))
+    dtype = check_dtype(dtype)
     widths = [sl.stop - sl.start for sl in slices]
     starts = [0]
     for w in widths[:keep]:
@@ -218,3 +311,105 @@ def step_blocks(xp, n, slices, keep, dtype):
         return buf[off: off + n * widths[i]].reshape(n, widths[i])
 
     return buf, block
+
+
+class FeatureBlocks:
+    """The one feature-block protocol of every kernel: slices, workspace taken, blocks, workspace given back.
+
+    ``FeatureBlocks(xp, n, m, dtype, chunk)`` cuts the m neurons into the slices of
+    :func:`neuron_slices` (n x c blocks of at most :data:`CHUNK_BYTES`); with
+    ``twice=True`` (a gradient step, whose second pass needs every block again)
+    into those of :func:`step_slices`, and the first :func:`kept_chunks` blocks are
+    kept for the second pass.  Used as a context manager it takes the workspace
+    (:func:`take_workspace`) on entry and gives it back on exit::
+
+        with FeatureBlocks(xp, n, m, X.dtype, chunk) as fb:
+            for i, sl in enumerate(fb.slices):
+                E = fb.form(i, lambda sl, out: features(W, X, sl, out))
+
+    ``form(i, make)`` computes block ``i`` as ``make(slice, out)`` into its place in
+    the workspace (``out`` is ``None`` for small blocks: a fresh array is cheaper),
+    ``again(i, make)`` returns it in the second pass (the kept block, or formed
+    anew).  ``small`` is true when the whole call is one block under
+    :data:`SMALL_BYTES`: kernels then run their straight-line formulas, and
+    ``form(0, make)`` works without the ``with`` (there is no workspace).
+    """
+
+    __slots__ = ("xp", "n", "dtype", "slices", "keep", "small", "_buf", "_block", "twice")
+
+    def __init__(self, xp, n, m, dtype, chunk=None, *, twice=False):
+        if type(n) is not int or type(m) is not int or n < 0 or m < 0:  # shapes: ints, checked once
+            n, m = check_int(n, "n", minimum=0), check_int(m, "m", minimum=0)
+        if dtype is not _F64 and dtype is not _F32:
+            dtype = check_dtype(dtype)
+        if xp is not np:
+            _xp_arg(xp)
+        if type(twice) is not bool:
+            from .validation import check_bool
+
+            twice = check_bool(twice, "twice")
+        if chunk is None:
+            itemsize = dtype.itemsize
+            per = CHUNK_BYTES // (itemsize * n) if n > 1 else CHUNK_BYTES // itemsize
+        else:
+            if type(chunk) is not int or chunk < 1:
+                chunk = check_int(chunk, "chunk", minimum=1)
+            itemsize, per = dtype.itemsize, chunk
+        self.xp, self.n, self.dtype, self.twice = xp, n, dtype, twice
+        # one slice holds all m neurons (neuron_slices would return [slice(0, m)]) and it is small
+        self.small = 0 < m <= per and n * m * itemsize < SMALL_BYTES
+        if self.small:  # no workspace: usable without ``with``
+            self.slices, self.keep = [slice(0, m)], 1
+            self._buf, self._block = None, _no_block
+            return
+        one = neuron_slices(m, n, chunk, itemsize)
+        if twice:
+            self.slices = step_slices(m, n, chunk, itemsize, xp)
+            self.keep = (1 if len(self.slices) == 1 else kept_chunks(self.slices, n, itemsize, xp)) \
+                if self.slices else 0
+        else:
+            self.slices, self.keep = one, 0
+        self._buf, self._block = None, None
+
+    def __enter__(self):
+        if not self.slices or self.small:
+            self._block = _no_block
+        elif self.twice:
+            self._buf, self._block = step_blocks(self.xp, self.n, self.slices, self.keep, self.dtype)
+        else:
+            self._buf, view = scratch(self.xp, self.n, self.slices, self.dtype)
+            slices = self.slices
+            self._block = lambda i: view(slices[i])
+        return self
+
+    def __exit__(self, *exc):
+        if self._buf is not None:
+            give_workspace(self._buf)
+        self._buf = self._block = None
+        return False
+
+    def form(self, i, make):
+        """Block ``i`` computed by ``make(slice, out)`` into its place (``out=None``: a fresh array)."""
+        sl = self.slices[i]
+        block = make(sl, self._block(i))
+        if _local.__dict__.get("trace") is not None:
+            _local.trace.append(sl.stop - sl.start)
+        return block
+
+    def again(self, i, make):
+        """Block ``i`` for the second pass: the block kept from the first pass, else formed anew."""
+        if i < self.keep:
+            return self._block(i)
+        return self.form(i, make)
+
+
+def _no_block(i):
+    return None
+
+
+def _xp_arg(xp):
+    from .backend import check_xp
+
+    if xp is None:
+        raise TypeError("xp must be an array module (numpy or cupy), got None")
+    return check_xp(xp)

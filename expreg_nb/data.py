@@ -1,6 +1,7 @@
 """Reproducible synthetic data (drawn on the host, returned on the active backend)."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -8,6 +9,10 @@ import numpy as np
 from .backend import check_xp, to_device, to_numpy
 from .seeding import check_seed, make_rng
 from .validation import as_float_array, check_alloc, check_int, check_real
+
+__all__ = ["LABEL_KINDS", "PAIR_CHUNK_BYTES", "ball", "gaussian", "great_circle", "great_circle_arc", "labels",
+           "lattice_shell", "min_distance", "orthogonal_circles", "separated_points", "shell_points",
+           "simplex_points", "sphere"]
 
 LABEL_KINDS = ("uniform", "sign")
 
@@ -160,6 +165,8 @@ def separated_points(n, d, delta, *, seed, batch=None, max_batches=200, xp=None)
     max_batches = check_int(max_batches, "max_batches")
     batch = 4 * n if batch is None else check_int(batch, "batch")
     seed = check_seed(seed)
+    check_alloc(what="the points", n=n, d=d)
+    check_alloc(what="a batch of candidates", batch=batch, d=d)
     tol = 4.0 * (d + 2) * np.finfo(float).eps
     kept = np.zeros((0, d))
     for t in range(max_batches):
@@ -181,6 +188,7 @@ def great_circle(n, d=2, *, xp=None):
     Their separation is 2 sin(pi/n): the worst case for hyperplane separation.
     """
     n, d = check_int(n, "n", minimum=2), check_int(d, "d", minimum=2)
+    check_alloc(n=n, d=d)
     t = 2.0 * np.pi * np.arange(n) / n
     X = np.zeros((n, d))
     X[:, 0], X[:, 1] = np.cos(t), np.sin(t)
@@ -192,6 +200,7 @@ def great_circle_arc(n, delta, d=3, *, xp=None):
     exactly ``delta`` (requires n * 2 arcsin(delta/2) <= 2 pi): the worst case at a given delta."""
     n, d = check_int(n, "n"), check_int(d, "d", minimum=2)
     delta = _check_delta(delta)
+    check_alloc(n=n, d=d)
     step = 2.0 * math.asin(delta / 2.0)
     if n > 1 and n * step > 2 * np.pi * (1 + 1e-12):
         raise ValueError(f"n={n} points at consecutive distance delta={delta} do not fit on a circle")
@@ -209,6 +218,7 @@ def orthogonal_circles(n_per_circle, n_circles, d=None, *, xp=None):
     d = 2 * n_circles if d is None else check_int(d, "d")
     if d < 2 * n_circles:
         raise ValueError(f"d must be >= 2 * n_circles = {2 * n_circles}, got {d}")
+    check_alloc(n_per_circle=n_per_circle, n_circles=n_circles, d=d)
     circle = to_numpy(great_circle(n_per_circle, 2, xp=np))
     X = np.zeros((n_circles * n_per_circle, d))
     rows = np.arange(n_circles * n_per_circle)
@@ -216,3 +226,123 @@ def orthogonal_circles(n_per_circle, n_circles, d=None, *, xp=None):
     X[rows, 2 * plane] = np.tile(circle[:, 0], n_circles)
     X[rows, 2 * plane + 1] = np.tile(circle[:, 1], n_circles)
     return to_device(X, xp)
+
+
+def simplex_points(n, delta, d=None, *, xp=None):
+    """``n`` unit vectors in R^d (``d`` >= n, default n) with every pairwise distance exactly
+    ``delta`` in (0, sqrt 2]: x_i = a e_i + c (e_1 + ... + e_n), a = delta / sqrt 2, c > 0 chosen
+    so that ||x_i|| = 1 (a scaled, shifted regular simplex)."""
+    n = check_int(n, "n", minimum=2)
+    d = n if d is None else check_int(d, "d")
+    if d < n:
+        raise ValueError(f"d must be >= n = {n}, got {d}")
+    delta = _check_delta(delta)
+    if delta > math.sqrt(2):
+        raise ValueError(f"delta must be at most sqrt(2) for simplex_points, got {delta}")
+    check_alloc(what="the simplex points", n=n, d=d)
+    a = delta / math.sqrt(2)
+    # ||a e_i + c 1||^2 = a^2 + 2 a c + n c^2 = 1
+    c = (-a + math.sqrt(a * a - n * (a * a - 1))) / n
+    X = np.zeros((n, d))
+    X[:, :n] = c
+    X[np.arange(n), np.arange(n)] += a
+    return to_device(X, xp)
+
+
+def lattice_shell(d, norm):
+    """Every v in Z^d with ||v||^2 = ``norm`` (rows of a read-only int8 array), for small ``norm``
+    (cached: the norm-8 shell of Z^16 takes a few seconds to enumerate).
+
+    Two distinct such vectors have ||u - v||^2 = 2 norm - 2 u.v >= 2 (u.v is an integer below
+    norm), so the normalized points v / sqrt(norm) are sqrt(2 / norm)-separated exactly:
+    e.g. 3,994,080 points on S^15 at distance >= 1/2 for d = 16, norm = 8.
+    """
+    d, norm = check_int(d, "d"), check_int(norm, "norm")
+    if norm > 12:
+        raise ValueError(f"norm must be at most 12 (the shell is enumerated), got {norm}")
+    check_alloc(itemsize=1, what=f"the norm-{norm} shell of Z^d", vectors=_shell_size(d, norm), d=d)
+    return _lattice_shell(d, norm)
+
+
+def _patterns(rest, largest):
+    """Nonincreasing positive integers whose squares sum to ``rest`` (each at most ``largest``)."""
+    if rest == 0:
+        yield ()
+        return
+    for a in range(min(largest, math.isqrt(rest)), 0, -1):
+        for tail in _patterns(rest - a * a, a):
+            yield (a,) + tail
+
+
+def _shell_size(d, norm):
+    """The number of v in Z^d with ||v||^2 = ``norm`` (the rows of :func:`lattice_shell`), counted
+    without enumerating them: for each multiset of nonzero |v_i|, its placements times 2^k signs."""
+    d, norm = check_int(d, "d"), check_int(norm, "norm")
+    if norm > 12:
+        raise ValueError(f"norm must be at most 12 (the shell is enumerated), got {norm}")
+    total = 0
+    for pat in _patterns(norm, math.isqrt(norm)):
+        k = len(pat)
+        if k > d:
+            continue
+        ways, free = 1, d
+        for a in set(pat):
+            c = pat.count(a)
+            ways *= math.comb(free, c)
+            free -= c
+        total += ways * 2**k
+    return total
+
+
+@functools.lru_cache(maxsize=4)
+def _lattice_shell(d, norm):
+    """The enumeration behind :func:`lattice_shell` (by multisets of squares, positions, signs)."""
+    import itertools
+
+    blocks = []
+    for pat in _patterns(norm, math.isqrt(norm)):
+        k = len(pat)
+        if k > d:
+            continue
+        # distinct placements of the multiset pat: positions for each value in turn
+        placements = np.zeros((1, d), np.int8)
+        free = np.ones((1, d), bool)
+        for a in sorted(set(pat), reverse=True):
+            count = pat.count(a)
+            new_p, new_f = [], []
+            for row, fr in zip(placements, free):
+                slots = np.flatnonzero(fr)
+                combos = np.array(list(itertools.combinations(slots, count)), np.int64)
+                P = np.repeat(row[None, :], len(combos), axis=0)
+                F = np.repeat(fr[None, :], len(combos), axis=0)
+                P[np.arange(len(combos))[:, None], combos] = a
+                F[np.arange(len(combos))[:, None], combos] = False
+                new_p.append(P)
+                new_f.append(F)
+            placements, free = np.concatenate(new_p), np.concatenate(new_f)
+        signs = 1 - 2 * ((np.arange(2**k)[:, None] >> np.arange(k)[None, :]) & 1).astype(np.int8)
+        nz = placements != 0  # k nonzeros per row, in column order
+        cols = np.nonzero(nz)[1].reshape(-1, k)
+        out = np.repeat(placements, 2**k, axis=0)
+        rows = np.arange(out.shape[0])[:, None]
+        out[rows, np.repeat(cols, 2**k, axis=0)] *= np.tile(signs, (placements.shape[0], 1))
+        blocks.append(out)
+    out = np.concatenate(blocks) if blocks else np.zeros((0, d), np.int8)
+    out.flags.writeable = False
+    return out
+
+
+def shell_points(n, *, seed, d=16, norm=8, xp=None):
+    """``n`` distinct points drawn uniformly without replacement from :func:`lattice_shell` (d, norm),
+    normalized to the unit sphere: sqrt(2 / norm)-separated by construction (no distance check
+    needed, so any n up to the shell's size costs O(n d))."""
+    n = check_int(n, "n")
+    seed = check_seed(seed)
+    xp = check_xp(xp)
+    if n > _shell_size(d, norm):
+        raise ValueError(f"n={n} exceeds the {_shell_size(d, norm)} points of the norm-{norm} shell of Z^{d}")
+    shell = lattice_shell(d, norm)
+    if n > shell.shape[0]:
+        raise ValueError(f"n={n} exceeds the {shell.shape[0]} points of the norm-{norm} shell of Z^{d}")
+    pick = make_rng(seed, "data", "shell").choice(shell.shape[0], n, replace=False)
+    return to_device(shell[pick].astype(np.float64) / math.sqrt(norm), xp)

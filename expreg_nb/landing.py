@@ -16,6 +16,7 @@ from . import exponential as ex
 from . import threshold as th
 from .backend import to_numpy
 from .seeding import make_rng
+from .validation import check_int, check_int_sequence, check_real, check_sphere_distance
 
 __all__ = ["convergence", "beyond_ntk", "memorization", "PANEL_SIZE"]
 
@@ -45,6 +46,8 @@ def _figure():
 @_panel
 def convergence(n=16, d=8, widths=(64, 1024), steps=1500):
     """Part I: gradient descent on exponential regression, relative loss against the step."""
+    n, d, steps = check_int(n, "n"), check_int(d, "d"), check_int(steps, "steps")
+    widths = check_int_sequence(widths, "widths")
     X, y = data.sphere(n, d, seed=0), data.labels(n, seed=0)
     fig, ax = _figure()
     facts = {}
@@ -72,6 +75,11 @@ def beyond_ntk(n=32, d=8, md_over_n=4.0, ratio="lecun", data_seed=0, init_seed=0
     shows L(t)/L(0) of both runs; the facts carry the scales, the stability record and
     the steps to ``tol``.
     """
+    n, d = check_int(n, "n", minimum=2), check_int(d, "d")
+    data_seed, init_seed = check_int(data_seed, "data_seed", minimum=0), check_int(init_seed, "init_seed", minimum=0)
+    md_over_n = check_real(md_over_n, "md_over_n", positive=True)
+    budget = check_real(budget, "budget", positive=True)
+    tol = check_real(tol, "tol", positive=True)
     m = relu2.width_for(md_over_n, n, d)
     r = relu2.resolve_ratio(ratio, m, d)
     X, y = relu2.problem(n, d, data_seed=data_seed)
@@ -96,27 +104,36 @@ def beyond_ntk(n=32, d=8, md_over_n=4.0, ratio="lecun", data_seed=0, init_seed=0
 
 
 @_panel
-def memorization(ns=(100, 200, 400, 800), d=12, delta=0.5):
-    """Part III: neurons of the memorizing threshold network against n, with sqrt(n)."""
+def memorization(ns=(128, 256, 512, 1024), d=16, delta=0.5, n_max=10**8):
+    """Part III: neurons of the memorizing threshold network against n, built (small n) and by the
+    exact formula (to ``n_max``), beside Baum's one-hidden-layer count on d inputs; the crossover
+    is where the deep network gets below Baum."""
+    ns = check_int_sequence(ns, "ns", minimum=2)
+    d, delta = check_int(d, "d", minimum=2), check_sphere_distance(delta)
+    n_max = check_int(n_max, "n_max", minimum=max(ns) + 1, maximum=th.MAX_N)
     ns = np.asarray(ns)
-    neurons = []
+    built, baum_built = [], []
     for n in ns:
         X = data.separated_points(int(n), d, delta, seed=1)
         y = make_rng(int(n), "part3", "size-n").integers(0, 2, n)
         net = th.build_memorizer(X, y, seed=0, delta=delta)
         if not np.array_equal(to_numpy(net.predict(X)), y):
             raise AssertionError(f"the network built for n={n} does not memorize its points")
-        neurons.append(net.n_neurons)
-    neurons = np.asarray(neurons)
+        built.append(net.n_neurons)
+        baum_built.append(th.baum_neurons(int(n), d, int(min(y.sum(), n - y.sum()))))
+    far = np.unique(np.logspace(np.log10(ns[0]), np.log10(n_max), 40).astype(np.int64))
+    deep = np.array([th.deep_neurons(int(v), delta, d) for v in far])
+    baum = np.array([th.baum_neurons(int(v), d) for v in far])
+    enter, _ = th.crossover_n(d, delta, n_min=int(ns[0]), n_max=int(n_max), per_decade=30)
     fig, ax = _figure()
-    ax.loglog(ns, neurons, "o-", label="neurons (built)")
-    ax.loglog(ns, neurons[0] * ns / ns[0], "k:", label="slope 1: $n$")
-    ax.loglog(ns, neurons[0] * np.sqrt(ns / ns[0]), "k--", label=r"slope 1/2: $\sqrt{n}$")
-    ax.set_xticks(ns, [str(n) for n in ns])
-    ax.minorticks_off()
+    ax.loglog(far, deep, "-", color="C0", label="deep (formula)")
+    ax.loglog(ns, built, "o", color="C0", label="deep (built)")
+    ax.loglog(far, baum, "--", color="C1", label=f"Baum, $d={d}$")
+    if enter is not None:
+        ax.axvline(enter, color="k", ls=":", lw=1)
     ax.set_xlabel(rf"points $n$ ($\delta={delta}$)")
     ax.set_ylabel("neurons")
-    ax.set_title(r"Part III: $\sqrt{n}$ neurons")
-    ax.legend()
-    slope = float(np.polyfit(np.log(ns), np.log(neurons), 1)[0])
-    return fig, {"neurons": neurons.tolist(), "slope": slope}
+    ax.set_title("Part III: deep vs. one layer")
+    ax.legend(fontsize=9)
+    return fig, {"neurons": built, "baum": baum_built, "crossover": enter,
+                 "deep_at_max": int(deep[-1]), "baum_at_max": int(baum[-1])}

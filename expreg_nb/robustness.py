@@ -60,7 +60,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from . import sweep
-from .validation import as_float_array, check_bool, check_int, check_real
+from .validation import (check_bool, check_callable, check_dataframe, check_executor, check_exception_types,
+                         check_int, check_mapping, check_names, check_optional_real, check_real, check_str)
 
 __all__ = ["BASELINE", "COLUMNS", "Claim", "Perturbation", "RobustnessTable", "Verdict", "budget", "check",
            "compose", "evaluate", "fresh_seeds", "scale_key", "set_key", "tolerance"]
@@ -73,17 +74,7 @@ COLUMNS = ("perturbation", "description", "holds", "number", "low", "high", "agr
 
 
 def _check_name(value, name):
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
-    if not value.strip():
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _optional_float(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number (NaN for none), got {type(value).__name__} {value!r}")
-    return float(value)
+    return check_str(value, name, nonempty=True)
 
 
 # --------------------------------------------------------------------------- verdicts and claims
@@ -105,16 +96,22 @@ class Verdict:
     def __post_init__(self):
         object.__setattr__(self, "holds", check_bool(self.holds, "holds"))
         for name in ("number", "low", "high"):
-            object.__setattr__(self, name, _optional_float(getattr(self, name), name))
+            object.__setattr__(self, name, check_optional_real(getattr(self, name), name))
         if self.low > self.high:
             raise ValueError(f"low must be <= high, got the interval [{self.low}, {self.high}]")
-        if not isinstance(self.detail, str):
-            raise TypeError(f"detail must be a string, got {type(self.detail).__name__}")
+        check_str(self.detail, "detail")
 
     @classmethod
     def from_interval(cls, holds, interval: BootstrapInterval, detail: str = "") -> "Verdict":
         """A verdict whose number and interval are an ``(estimate, low, high)`` triple."""
-        estimate, low, high = interval
+        try:
+            values = None if isinstance(interval, (str, bytes, Mapping)) else list(interval)
+        except TypeError:  # not iterable
+            values = None
+        if values is None or len(values) != 3:
+            raise TypeError(f"interval must be an (estimate, low, high) triple such as a "
+                            f"stats.BootstrapInterval, got {type(interval).__name__} {interval!r:.60}")
+        estimate, low, high = (check_optional_real(v, f"interval[{i}]") for i, v in enumerate(values))
         return cls(holds, estimate, low, high, detail)
 
 
@@ -137,17 +134,12 @@ class Claim:
 
     def __post_init__(self):
         _check_name(self.name, "name")
-        if not isinstance(self.statement, str):
-            raise TypeError(f"statement must be a string, got {type(self.statement).__name__}")
+        check_str(self.statement, "statement")
         for name in ("evaluate", "agree"):
-            if not callable(getattr(self, name)):
-                raise TypeError(f"{name} must be callable, got {type(getattr(self, name)).__name__}")
+            check_callable(getattr(self, name), name)
 
     def __call__(self, table) -> Verdict:
-        import pandas as pd
-
-        if not isinstance(table, pd.DataFrame):
-            raise TypeError(f"claim {self.name!r} evaluates a pandas DataFrame, got {type(table).__name__}")
+        check_dataframe(table, "table", what=f"a pandas DataFrame (claim {self.name!r} evaluates a sweep table)")
         out = self.evaluate(table)
         if not isinstance(out, Verdict):
             raise TypeError(f"the evaluate function of claim {self.name!r} must return a Verdict, "
@@ -172,12 +164,10 @@ class Perturbation:
 
     def __post_init__(self):
         _check_name(self.name, "name")
-        if not isinstance(self.description, str):
-            raise TypeError(f"description must be a string, got {type(self.description).__name__}")
-        if not callable(self.apply):
-            raise TypeError(f"apply must be callable, got {type(self.apply).__name__}")
-        if self.task is not None and not callable(self.task):
-            raise TypeError(f"task must be callable or None, got {type(self.task).__name__}")
+        check_str(self.description, "description")
+        check_callable(self.apply, "apply")
+        if self.task is not None:
+            check_callable(self.task, "task")
 
     def __call__(self, points) -> list[dict]:
         points = _points(points)
@@ -195,6 +185,8 @@ def _points(points) -> list[dict]:
         raise ValueError("points is empty: nothing to perturb")
     if not all(isinstance(p, Mapping) for p in points):
         raise TypeError("points must be a list of dicts (use expreg_nb.sweep.grid)")
+    if not all(isinstance(k, str) for p in points for k in p):
+        raise TypeError("points must be keyed by parameter names (str)")
     return [dict(p) for p in points]
 
 
@@ -276,7 +268,7 @@ def set_key(key: str, value, *, name: str | None = None, add: bool = False) -> P
     every point: for a task argument the baseline grid leaves at its default).
     """
     _check_name(key, "key")
-    value = sweep.plain_value(value, key)
+    value = sweep.plain_value(value, "value")
     add = check_bool(add, "add")
     label = f"{key} = {value!r}" if name is None else _check_name(name, "name")
 
@@ -294,11 +286,7 @@ def fresh_seeds(keys: Sequence[str] = ("data_seed", "init_seed"), offset: int = 
     Each key must be in some point and hold ints; an ``offset`` that would make
     a shifted seed equal to one of the grid's seeds of that key is a ``ValueError``.
     """
-    if isinstance(keys, str) or not isinstance(keys, Sequence) or not keys:
-        raise TypeError(f"keys must be a non-empty sequence of key names, got {keys!r}")
-    keys = tuple(_check_name(k, "keys") for k in keys)
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"keys must not repeat a name, got {keys}")
+    keys = check_names(keys, "keys", distinct=True)
     offset = check_int(offset, "offset", minimum=1)
     label = "fresh seeds"
 
@@ -327,10 +315,11 @@ def fresh_seeds(keys: Sequence[str] = ("data_seed", "init_seed"), offset: int = 
 def compose(*perturbations: Perturbation, name: str | None = None) -> Perturbation:
     """Several perturbations applied in order (e.g. budget x10 on fresh seeds), as one."""
     if len(perturbations) < 2 or not all(isinstance(p, Perturbation) for p in perturbations):
-        raise TypeError("compose needs at least two Perturbation objects")
+        raise TypeError(f"perturbations: compose needs at least two Perturbation objects, got "
+                        f"{[type(p).__name__ for p in perturbations]}")
     tasks = {p.task for p in perturbations if p.task is not None}
     if len(tasks) > 1:
-        raise ValueError("compose: at most one of the perturbations may replace the task")
+        raise ValueError("perturbations: at most one of the perturbations composed may replace the task")
     label = " + ".join(p.name for p in perturbations) if name is None else _check_name(name, "name")
 
     def apply(points):
@@ -407,24 +396,21 @@ def evaluate(claim: Claim, tables: Mapping, *, descriptions: Mapping[str, str] |
     """
     import pandas as pd
 
-    if not isinstance(claim, Claim):
-        raise TypeError(f"claim must be a Claim, got {type(claim).__name__}")
-    if not isinstance(tables, Mapping):
-        raise TypeError(f"tables must be a mapping name -> DataFrame, got {type(tables).__name__}")
+    _check_claim(claim)
+    tables = check_mapping(tables, "tables", "a mapping name -> DataFrame")
     if BASELINE not in tables:
         raise ValueError(f"tables must hold the baseline under the key {BASELINE!r}; got {list(tables)}")
     if len(tables) < 2:
         raise ValueError("tables holds only the baseline: at least one perturbed table is needed")
-    descriptions = {} if descriptions is None else descriptions
-    if not isinstance(descriptions, Mapping):
-        raise TypeError(f"descriptions must be a mapping name -> str, got {type(descriptions).__name__}")
-    unknown = sorted(set(descriptions) - set(tables))
+    descriptions = check_mapping(descriptions, "descriptions", "a mapping name -> str", optional=True) or {}
+    unknown = sorted(set(descriptions) - set(tables), key=str)
     if unknown:
         raise ValueError(f"descriptions names {unknown}, which are not in tables")
+    for key, text in descriptions.items():
+        check_str(text, f"descriptions[{key!r}]")
     for key, df in tables.items():
         _check_name(key, "tables keys")
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"tables[{key!r}] must be a pandas DataFrame, got {type(df).__name__}")
+        check_dataframe(df, f"tables[{key!r}]")
         if df.empty:
             raise ValueError(f"tables[{key!r}] is empty")
     order = [BASELINE] + [k for k in tables if k != BASELINE]
@@ -441,6 +427,11 @@ def evaluate(claim: Claim, tables: Mapping, *, descriptions: Mapping[str, str] |
         rows.append((k, desc, v.holds, v.number, v.low, v.high, bool(agrees), v.detail))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return RobustnessTable(claim, frame, verdicts, {k: tables[k] for k in order})
+
+
+def _check_claim(claim):
+    if not isinstance(claim, Claim):
+        raise TypeError(f"claim must be a Claim, got {type(claim).__name__}")
 
 
 def _judge(claim, name, table):
@@ -471,15 +462,11 @@ def check(claim: Claim, task: Callable, points, perturbations: Sequence[Perturba
         full-scale result): used as the baseline instead of running it again.
         It must have a column for every key of ``points`` and one row per point.
     """
-    import pandas as pd
-
-    if not isinstance(claim, Claim):
-        raise TypeError(f"claim must be a Claim, got {type(claim).__name__}")
-    if not callable(task):
-        raise TypeError(f"task must be callable, got {type(task).__name__}")
+    _check_claim(claim)
+    check_callable(task, "task")
     points = _points(points)
-    if isinstance(perturbations, Perturbation) or not isinstance(perturbations, Sequence):
-        raise TypeError("perturbations must be a list of Perturbation objects")
+    if isinstance(perturbations, (Perturbation, str)) or not isinstance(perturbations, Sequence):
+        raise TypeError(f"perturbations must be a list of Perturbation objects, got {type(perturbations).__name__}")
     if not perturbations:
         raise ValueError("perturbations is empty: a claim is not shown robust by changing nothing")
     for p in perturbations:
@@ -487,11 +474,13 @@ def check(claim: Claim, task: Callable, points, perturbations: Sequence[Perturba
             raise TypeError(f"perturbations must hold Perturbation objects, got {type(p).__name__}")
     names = [p.name for p in perturbations]
     if BASELINE in names or len(set(names)) != len(names):
-        raise ValueError(f"perturbation names must be distinct and not {BASELINE!r}, got {names}")
+        raise ValueError(f"perturbations must have distinct names, none of them {BASELINE!r}; got {names}")
+    check_executor(executor)
+    if catch is not None:
+        catch = check_exception_types(catch, "catch")
     progress = check_bool(progress, "progress")
     if baseline_table is not None:
-        if not isinstance(baseline_table, pd.DataFrame):
-            raise TypeError(f"baseline_table must be a pandas DataFrame, got {type(baseline_table).__name__}")
+        check_dataframe(baseline_table, "baseline_table")
         missing = sorted({k for p in points for k in p} - set(baseline_table.columns))
         if missing:
             raise ValueError(f"baseline_table lacks the grid's columns {missing}: is it a table of these points?")
@@ -502,7 +491,7 @@ def check(claim: Claim, task: Callable, points, perturbations: Sequence[Perturba
     for p in perturbations:
         new = p(points)
         if p.task is None and new == points:
-            raise ValueError(f"perturbation {p.name!r} leaves the grid unchanged (and keeps the task): "
+            raise ValueError(f"perturbations: {p.name!r} leaves the grid unchanged (and keeps the task): "
                              f"it cannot test anything")
         grids[p.name] = new
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from .errors import ConfigError, env_choice
 
+__all__ = ["ENV_VAR", "SCALES", "ScaleError", "current_scale", "pick"]
+
 ENV_VAR = "EXPREG_SCALE"
 SCALES = ("book", "full")
 

@@ -14,15 +14,9 @@ import zlib
 import numpy as np
 
 from .backend import to_device
-from .validation import check_alloc
+from .validation import check_alloc, check_seed
 
-
-def check_seed(seed, name: str = "seed") -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{name} must be a non-negative int, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {seed}")
-    return int(seed)
+__all__ = ["check_seed", "make_rng", "rademacher", "standard_normal"]
 
 
 def _stream_key(part, i: int) -> int:

@@ -32,9 +32,11 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .backend import to_numpy
-from .validation import as_float_array, check_bool, check_int, check_real
+from .validation import (as_float_array, check_alloc, check_bool, check_callable, check_choice, check_int,
+                         check_open_unit, check_real, int_array)
 
-__all__ = ["BootstrapInterval", "NAN_POLICIES", "bootstrap_interval", "loglog_slope", "loglog_slope_interval", "wilson_interval"]
+__all__ = ["BootstrapInterval", "MAX_Z", "NAN_POLICIES", "bootstrap_interval", "loglog_slope", "loglog_slope_interval",
+           "wilson_interval"]
 
 #: What :func:`bootstrap_interval` does when the statistic is not finite on some resamples.
 NAN_POLICIES = ("raise", "omit")
@@ -43,12 +45,8 @@ NAN_POLICIES = ("raise", "omit")
 MIN_BOOT = 100
 
 
-def _check_count(v, name):
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)):
-        if isinstance(v, (numbers.Real, np.floating)) and float(v).is_integer():
-            return int(v)
-        raise TypeError(f"{name} must be an integer count, got {v!r}")
-    return int(v)
+#: Largest z accepted: the two-sided normal tail beyond z = 38 is below 1e-300 (float64's range).
+MAX_Z = 38.0
 
 
 def wilson_interval(successes, trials, z: float = 1.96):
@@ -56,25 +54,23 @@ def wilson_interval(successes, trials, z: float = 1.96):
 
     ``successes`` and ``trials`` may be integers or integer arrays of one shape;
     the result is then a pair of float arrays.  ``trials`` must be >= 1 and
-    ``0 <= successes <= trials``.
+    ``0 <= successes <= trials``.  Counts are ints (a float or a bool is a
+    :class:`TypeError`); ``z`` is a real number in (0, :data:`MAX_Z`], computed in
+    float64 whatever its type.
     """
-    if isinstance(z, bool) or not isinstance(z, numbers.Real) or not math.isfinite(z) or z <= 0:
-        raise ValueError(f"z must be a positive finite number, got {z!r}")
-    scalar = np.ndim(successes) == 0 and np.ndim(trials) == 0
-    if scalar:
-        k = np.asarray(_check_count(successes, "successes"), dtype=float)
-        N = np.asarray(_check_count(trials, "trials"), dtype=float)
-    else:
-        k = np.asarray(successes)
-        N = np.asarray(trials)
-        for arr, name in ((k, "successes"), (N, "trials")):
-            if arr.dtype.kind not in "iub" and not (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
-                raise TypeError(f"{name} must hold integer counts, got dtype {arr.dtype}")
-        k, N = np.broadcast_arrays(k.astype(float), N.astype(float))
-    if np.any(N < 1):
-        raise ValueError(f"trials must be >= 1, got {trials!r}")
-    if np.any(k < 0) or np.any(k > N):
+    z = check_real(z, "z", positive=True, maximum=MAX_Z)
+    k = int_array(successes, "successes", minimum=0)
+    N = int_array(trials, "trials", minimum=1)
+    try:
+        k, N = np.broadcast_arrays(k, N)
+    except ValueError:
+        raise ValueError(f"successes has shape {k.shape} but trials has {N.shape}; they must broadcast") from None
+    if k.size == 0:
+        raise ValueError("successes and trials must not be empty")
+    if np.any(k > N):
         raise ValueError(f"successes must lie in [0, trials], got {successes!r} of {trials!r}")
+    scalar = k.ndim == 0
+    k, N = k.astype(float), N.astype(float)
     p = k / N
     denom = 1.0 + z * z / N
     center = (p + z * z / (2 * N)) / denom
@@ -109,11 +105,15 @@ class BootstrapInterval(NamedTuple):
 def _group_codes(groups, n):
     if isinstance(groups, (str, bytes, dict)) or not hasattr(groups, "__len__"):
         raise TypeError(f"groups must be a sequence of group labels (one per row), got {type(groups).__name__}")
-    labels = np.asarray(groups)
+    try:
+        labels = np.asarray(to_numpy(groups))
+    except (ValueError, TypeError) as exc:  # ragged sequences
+        raise TypeError(f"groups must be a sequence of group labels (one per row) ({exc})") from None
     if labels.ndim != 1:
         raise ValueError(f"groups must be 1-dimensional (one label per row), got shape {labels.shape}")
     if labels.shape[0] != n:
-        raise ValueError(f"groups has {labels.shape[0]} labels but the data have {n} rows; they must match")
+        raise ValueError(f"groups has {labels.shape[0]} labels but arrays[0] (the data) has {n} rows; "
+                         f"they must match")
     if labels.dtype.kind == "f" and not np.isfinite(labels).all():
         raise ValueError("groups must not contain NaN or inf labels")
     if labels.dtype.kind == "O" and any(v is None or (isinstance(v, float) and math.isnan(v)) for v in labels):
@@ -162,10 +162,9 @@ def bootstrap_interval(statistic: Callable, *arrays, groups, n_boot: int = 2000,
         ``(estimate, low, high)``: the statistic on the data and the
         ``(1-level)/2`` and ``(1+level)/2`` quantiles of the resampled statistics.
     """
-    if not callable(statistic):
-        raise TypeError(f"statistic must be callable, got {type(statistic).__name__}")
+    check_callable(statistic, "statistic")
     if not arrays:
-        raise TypeError("bootstrap_interval needs at least one data array after statistic")
+        raise TypeError("arrays: bootstrap_interval needs at least one data array after statistic")
     data = []
     for i, a in enumerate(arrays):
         if isinstance(a, (str, bytes, dict)) or a is None:
@@ -180,13 +179,11 @@ def bootstrap_interval(statistic: Callable, *arrays, groups, n_boot: int = 2000,
             raise ValueError(f"arrays[{i}] has {arr.shape[0]} rows but arrays[0] has {n}; they must match")
     codes, n_groups = _group_codes(groups, n)
     n_boot = check_int(n_boot, "n_boot", minimum=MIN_BOOT)
+    check_alloc(n_boot=n_boot, rows=max(n, n_groups), what="the bootstrap's resample weights")
     seed = check_int(seed, "seed", minimum=0)
-    level = check_real(level, "level")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1), e.g. 0.95, got {level}")
+    level = check_open_unit(level, "level")
     vectorized = check_bool(vectorized, "vectorized")
-    if nan_policy not in NAN_POLICIES:
-        raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+    check_choice(nan_policy, "nan_policy", NAN_POLICIES)
 
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot)   # (n_boot, G)
@@ -200,7 +197,7 @@ def bootstrap_interval(statistic: Callable, *arrays, groups, n_boot: int = 2000,
         reps = np.array([_scalar_result(statistic(*(arr[np.repeat(rows, w)] for arr in data)))
                          for w in weights])
     if not math.isfinite(estimate):
-        raise ValueError(f"the statistic is {estimate} on the data themselves; nothing to bootstrap")
+        raise ValueError(f"statistic(*arrays) is {estimate} on the data themselves; nothing to bootstrap")
     bad = ~np.isfinite(reps)
     if bad.any():
         what = (f"the statistic is NaN or inf on {int(bad.sum())} of {n_boot} resamples of {n_groups} groups "
@@ -256,8 +253,8 @@ def loglog_slope_interval(x, y, groups, *, n_boot: int = 2000, seed: int = 0, le
     (``nan_policy`` decides: ``"raise"`` or ``"omit"``).  Returns
     ``(estimate, low, high)``.
     """
-    xv = as_float_array(x, "x", ndim=1)
-    yv = as_float_array(y, "y", ndim=1)
+    xv = np.asarray(to_numpy(as_float_array(x, "x", ndim=1)))     # host float64 (a device array is copied)
+    yv = np.asarray(to_numpy(as_float_array(y, "y", ndim=1)))
     estimate = loglog_slope(xv, yv)          # validates: same length, positive, two distinct x
     _, low, high = bootstrap_interval(_weighted_slope, np.log(xv), np.log(yv), groups=groups, n_boot=n_boot,
                                       seed=seed, level=level, vectorized=True, nan_policy=nan_policy)

@@ -33,7 +33,10 @@ named sweep and writes ``table.csv`` and ``provenance.json`` under
 if set, else the package's own ``expreg_nb/results`` (package data, so a
 non-editable install carries the stored results).  A chapter reads a result back
 with :func:`load_result`, which refuses a table whose grid hash no longer matches
-the sweep's current definition, so a stale result fails the build.
+the sweep's current definition and reruns a seeded sample of its rows with the
+current code, comparing every column (:mod:`expreg_nb.recheck`;
+``$EXPREG_RECHECK``), so a stale result fails the build;
+``python -m expreg_nb.sweep [NAME] --recheck [all]`` does the same from the shell.
 """
 from __future__ import annotations
 
@@ -44,10 +47,10 @@ import hashlib
 import importlib.metadata
 import itertools
 import json
+import math
 import numbers
 import os
 import platform
-import subprocess
 import sys
 import time
 import zlib
@@ -57,7 +60,12 @@ from typing import Callable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
+from .errors import StaleResultError
+from .recheck import RECHECK_ENV, recheck_sample, recheck_summary
+from .provenance import git_state, package_versions
 from .scale import SCALES, current_scale
+from .validation import (check_bool, check_exception_types, check_executor, check_int, check_path,
+                         check_progress, check_real, check_str)
 
 #: The package's own results store (package data): ``RESULTS_DIR/NAME/SCALE/``.
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -71,9 +79,6 @@ ENTRY_POINT_GROUP = "expreg_nb.sweeps"
 ERROR_COLUMN = "error"
 TIME_COLUMN = "seconds"
 
-
-class StaleResultError(RuntimeError):
-    """A stored result does not match the current definition of its sweep."""
 
 
 # --------------------------------------------------------------------------- tasks
@@ -115,9 +120,11 @@ def task_id(fn) -> str:
 
 def get_task(tid: str) -> Callable:
     """The task function registered under ``tid`` (every Part's sweeps are loaded first)."""
+    if not isinstance(tid, str):
+        raise TypeError(f"tid must be a task id (a str), got {type(tid).__name__}")
     registry()
     if tid not in _TASKS:
-        raise ValueError(f"no sweep task {tid!r}; known: {', '.join(sorted(_TASKS)) or 'none'}")
+        raise ValueError(f"tid {tid!r} is no registered sweep task; known: {', '.join(sorted(_TASKS)) or 'none'}")
     return _TASKS[tid]
 
 
@@ -125,7 +132,7 @@ def get_task(tid: str) -> Callable:
 def grid(**axes) -> list[dict]:
     """The cartesian product of named axes, in the order given: ``grid(m=[8, 16], seed=[0, 1])``.
 
-    Each axis is a non-empty sequence of plain values (numbers, strings, bools, None).
+    Each axis is a non-empty sequence of plain values (numbers but not NaN, strings, bools, None).
     """
     if not axes:
         raise ValueError("grid needs at least one axis, e.g. grid(seed=[0, 1])")
@@ -136,29 +143,57 @@ def grid(**axes) -> list[dict]:
         vals = list(vals)
         if not vals:
             raise ValueError(f"axis {name!r} is empty")
-        values.append([plain_value(v, name) for v in vals])
+        values.append([plain_value(v, f"axis {name!r}") for v in vals])
     return [dict(zip(axes, combo)) for combo in itertools.product(*values)]
 
 
-def plain_value(v, name):
-    """A grid value as a plain Python scalar (NumPy scalars included), so it hashes and pickles."""
-    if v is None or isinstance(v, (bool, str)):
+def plain_value(v, name: str):
+    """A grid value as a plain Python scalar (NumPy scalars included), so it hashes and pickles.
+
+    ``name`` (a str) is what an error calls the value; NaN is refused (it equals nothing, not even
+    itself, so a point holding it could never be found again), inf is a value.
+    """
+    check_str(name, "name")
+    if v is None or isinstance(v, bool):
         return v
+    if isinstance(v, str):
+        return str(v)
     if isinstance(v, numbers.Integral):
         return int(v)
     if isinstance(v, numbers.Real):
+        if math.isnan(v):
+            raise ValueError(f"{name} is NaN; grid values must be numbers (not NaN), strings, bools or None")
         return float(v)
-    if hasattr(v, "item"):
+    if hasattr(v, "item") and getattr(v, "ndim", None) == 0:
         return plain_value(v.item(), name)
-    raise TypeError(f"axis {name!r} holds {type(v).__name__}; grid values must be numbers, strings, "
+    raise TypeError(f"{name} holds {type(v).__name__}; grid values must be numbers, strings, "
                     f"bools or None")
+
+
+def _check_table(df, name="df"):
+    """A sweep table: a DataFrame with the :data:`ERROR_COLUMN` that :func:`run` writes."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame (a sweep table), got {type(df).__name__}")
+    if ERROR_COLUMN not in df.columns:
+        raise ValueError(f"{name} has no {ERROR_COLUMN!r} column: it is not a table made by "
+                         f"expreg_nb.sweep.run (columns: {list(df.columns)[:8]})")
+    return df
 
 
 def point_seed(point: Mapping, *, exclude: Sequence[str] = ()) -> int:
     """A seed derived from a grid point (stable across processes and machines): CRC32 of its JSON."""
     if not isinstance(point, Mapping):
         raise TypeError(f"point must be a mapping, got {type(point).__name__}")
-    key = {k: v for k, v in point.items() if k not in exclude}
+    if isinstance(exclude, (str, bytes)) or not hasattr(exclude, "__iter__"):
+        raise TypeError(f"exclude must be a sequence of names, got {type(exclude).__name__}")
+    exclude = set(exclude)
+    for k in point:
+        if not isinstance(k, str):
+            raise TypeError(f"point must be keyed by parameter names (str), got the key {k!r}")
+    # the same normalization as grid: NumPy scalars hash as the plain values they stand for
+    key = {k: plain_value(v, f"point[{k!r}]") for k, v in point.items() if k not in exclude}
     return zlib.crc32(json.dumps(key, sort_keys=True).encode())
 
 
@@ -215,18 +250,18 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
 
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if isinstance(points, Mapping) or not isinstance(points, Sequence):
+    if isinstance(points, (Mapping, str, bytes)) or not isinstance(points, Sequence) \
+            or not all(isinstance(p, Mapping) for p in points):
         raise TypeError("points must be a list of dicts (use expreg_nb.sweep.grid)")
     points = [dict(p) for p in points]
     if not points:
         raise ValueError("points is empty: nothing to run")
     if any(not all(isinstance(k, str) for k in p) for p in points):
         raise TypeError("every point must be a dict keyed by parameter names")
-    catch = _default_catch() if catch is None else tuple(catch)
-    if not all(isinstance(c, type) and issubclass(c, BaseException) for c in catch):
-        raise TypeError("catch must be a tuple of exception types")
-    if executor is not None and not isinstance(executor, cf.Executor) and not hasattr(executor, "submit"):
-        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
+    catch = _default_catch() if catch is None else check_exception_types(catch, "catch")
+    check_executor(executor)
+    progress = check_progress(progress)
+    check_str(desc, "desc")
     disable = progress is False or (progress is None and len(points) < 2)
     results: list = [None] * len(points)
     with tqdm(total=len(points), desc=desc, leave=False, disable=disable) as bar:
@@ -247,6 +282,7 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
 
 def failed(df):
     """The rows of a sweep table whose task raised an expected error."""
+    _check_table(df)
     return df[df[ERROR_COLUMN].notna()]
 
 
@@ -268,11 +304,28 @@ class Sweep:
     catch: tuple = field(default=())
 
     def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name must be a non-empty str, got {self.name!r}")
         task_id(self.fn)  # a named sweep runs a registered task
+        if not isinstance(self.grids, Mapping) or not self.grids:
+            raise TypeError(f"grids must be a non-empty mapping from scale to grid points, got "
+                            f"{type(self.grids).__name__}")
+        for scale, pts in self.grids.items():
+            if scale not in SCALES:
+                raise ValueError(f"grids has the scale {scale!r}; scales are {SCALES}")
+            if isinstance(pts, Mapping) or not isinstance(pts, Sequence) or not pts \
+                    or not all(isinstance(p, Mapping) for p in pts):
+                raise TypeError(f"grids[{scale!r}] must be a non-empty list of dicts (expreg_nb.sweep.grid)")
+        if not isinstance(self.description, str):
+            raise TypeError(f"description must be a str, got {type(self.description).__name__}")
+        object.__setattr__(self, "version", check_int(self.version, "version"))
+        if not isinstance(self.catch, tuple) or not all(isinstance(c, type) and issubclass(c, BaseException)
+                                                        for c in self.catch):
+            raise TypeError("catch must be a tuple of exception types")
 
     def points(self, scale: str | None = None) -> list[dict]:
         scale = current_scale() if scale is None else scale
-        if scale not in self.grids:
+        if not isinstance(scale, str) or scale not in self.grids:
             raise ValueError(f"sweep {self.name!r} has no grid for scale {scale!r}; has {sorted(self.grids)}")
         return [dict(p) for p in self.grids[scale]]
 
@@ -311,26 +364,27 @@ def registry() -> dict[str, Sweep]:
 
 def get(name: str) -> Sweep:
     """The named sweep ``name``."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be the name of a sweep (a str), got {type(name).__name__}")
     reg = registry()
     if name not in reg:
-        raise ValueError(f"no named sweep {name!r}; known: {', '.join(sorted(reg)) or 'none'}")
+        raise ValueError(f"name {name!r} is no named sweep; known: {', '.join(sorted(reg)) or 'none'}")
     return reg[name]
 
 
-def _git_commit(root: Path) -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str) -> dict:
+    """The provenance record of a stored result (what :func:`store` writes as ``provenance.json``)."""
     from . import __version__, backend
 
+    if not isinstance(sweep, Sweep):
+        raise TypeError(f"sweep must be an expreg_nb.sweep.Sweep, got {type(sweep).__name__}")
+    if not isinstance(scale, str) or scale not in sweep.grids:
+        raise ValueError(f"scale must be one of the sweep's scales {sorted(sweep.grids)}, got {scale!r}")
+    wall_seconds = check_real(wall_seconds, "wall_seconds", nonnegative=True)
+    if not isinstance(executor_desc, str):
+        raise TypeError(f"executor_desc must be a str, got {type(executor_desc).__name__}")
+
+    commit, dirty = git_state()
     return {
         "sweep": sweep.name,
         "description": sweep.description,
@@ -339,7 +393,9 @@ def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str
         "points": len(sweep.points(scale)),
         "grid": sweep.points(scale),
         "package_version": __version__,
-        "git_commit": _git_commit(Path(__file__).resolve().parent.parent),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "versions": package_versions(),
         "backend": backend.describe(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "python": sys.version.split()[0],
@@ -352,47 +408,72 @@ def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str
 def results_root(root: Path | str | None = None) -> Path:
     """The results store: ``root`` if given, else ``$EXPREG_RESULTS``, else :data:`RESULTS_DIR`."""
     if root is not None:
-        if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"root must be a path, got {type(root).__name__}")
-        return Path(root)
+        return check_path(root, "root")
     env = os.environ.get(RESULTS_ENV, "").strip()
     return Path(env) if env else RESULTS_DIR
 
 
 def result_dir(name: str, scale: str, root: Path | None = None) -> Path:
     """Where the result of sweep ``name`` at ``scale`` is stored (``results_root(root)/name/scale``)."""
+    for value, what in ((name, "name"), (scale, "scale")):
+        if not isinstance(value, str) or not value.strip() or "/" in value or "\\" in value or value in (".", ".."):
+            raise ValueError(f"{what} must be a plain non-empty name (no path separators), got {value!r}")
     return results_root(root) / name / scale
 
 
 def store(name: str, scale: str, *, executor=None, executor_desc: str = "serial",
           root: Path | None = None, progress=None):
     """Run the named sweep at ``scale`` and write ``table.csv`` and ``provenance.json``; return both."""
-    if scale not in SCALES:
+    if not isinstance(scale, str) or scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    check_str(executor_desc, "executor_desc")
+    check_executor(executor)
+    progress = check_progress(progress)
+    out = result_dir(name, scale, root)  # checks name and root before anything runs
     sweep = get(name)
     start = time.perf_counter()
     df = sweep.run(scale, executor=executor, progress=progress)
     prov = provenance(sweep, scale, time.perf_counter() - start, executor_desc)
-    out = result_dir(name, scale, root)
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "table.csv", index=False)
     (out / "provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
     return df, prov
 
 
-def load_result(name: str, scale: str = "full", *, root: Path | None = None, check: bool = True):
+def load_result(name: str, scale: str = "full", *, root: Path | None = None, check: bool = True,
+                recheck: str | bool | None = None):
     """The stored ``(table, provenance)`` of a named sweep.
 
     With ``check=True`` (the default) a :class:`StaleResultError` is raised when
-    the stored grid hash differs from the sweep's current definition.
+    the stored grid hash differs from the sweep's current definition, and rows of
+    the stored table are run again with the current code and compared column by
+    column (:mod:`expreg_nb.recheck`): ``recheck="sample"`` (a seeded sample,
+    :func:`recheck_sample`), ``"all"`` or ``"off"``; ``None`` (the default) reads
+    ``$EXPREG_RECHECK`` (default ``sample``).  A difference raises
+    :class:`StaleResultError` naming the sweep, row, column and both values.  The
+    report of what was rechecked is ``provenance["recheck"]``;
+    :func:`recheck_summary` turns it into the line a chapter prints.
+    ``check=False`` skips both checks (unless ``recheck`` is given).
     """
     import pandas as pd
 
+    check = check_bool(check, "check")
     out = result_dir(name, scale, root)
     if not (out / "table.csv").exists():
         raise FileNotFoundError(f"no stored result for sweep {name!r} at scale {scale!r} in {out}; "
                                 f"run: python -m expreg_nb.sweep {name} --scale {scale}")
-    prov = json.loads((out / "provenance.json").read_text())
+    prov_path = out / "provenance.json"
+    try:
+        prov = json.loads(prov_path.read_text())
+    except FileNotFoundError:
+        raise StaleResultError(f"the stored result of {name!r} ({scale}) has a table but no {prov_path}; "
+                               f"rerun: python -m expreg_nb.sweep {name} --scale {scale}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StaleResultError(f"the provenance of {name!r} ({scale}) is not valid JSON ({prov_path}: {exc}); "
+                               f"rerun: python -m expreg_nb.sweep {name} --scale {scale}") from None
+    if not isinstance(prov, dict):
+        raise StaleResultError(f"the provenance of {name!r} ({scale}) in {prov_path} is a "
+                               f"{type(prov).__name__}, not a JSON object; rerun the sweep")
     if check:
         current = get(name).grid_hash(scale)
         if prov.get("grid_hash") != current:
@@ -400,7 +481,27 @@ def load_result(name: str, scale: str = "full", *, root: Path | None = None, che
                 f"the stored result of {name!r} ({scale}) was made with grid hash "
                 f"{prov.get('grid_hash', '?')[:12]}, but the sweep's definition now hashes to "
                 f"{current[:12]}; rerun: python -m expreg_nb.sweep {name} --scale {scale}")
-    return pd.read_csv(out / "table.csv"), prov
+    try:
+        table = pd.read_csv(out / "table.csv")
+    except pd.errors.EmptyDataError:
+        raise StaleResultError(f"the stored table of {name!r} ({scale}) in {out / 'table.csv'} is empty; "
+                               f"rerun: python -m expreg_nb.sweep {name} --scale {scale}") from None
+    except pd.errors.ParserError as exc:
+        raise StaleResultError(f"the stored table of {name!r} ({scale}) cannot be parsed ({exc}); "
+                               f"rerun: python -m expreg_nb.sweep {name} --scale {scale}") from None
+    if ERROR_COLUMN not in table.columns:
+        raise StaleResultError(f"the stored table of {name!r} ({scale}) has no {ERROR_COLUMN!r} column: "
+                               f"it was not written by expreg_nb.sweep; rerun the sweep")
+    if check or recheck is not None:
+        prov["recheck"] = _recheck_stored(name, scale, table, prov, recheck)
+    return table, prov
+
+
+def _recheck_stored(name: str, scale: str, table, prov: dict, mode) -> dict:
+    """Rerun rows of a stored table (:func:`expreg_nb.recheck.recheck`) and return the report."""
+    from .recheck import recheck, recheck_mode
+
+    return recheck(table, get(name), scale, prov, mode=recheck_mode(mode))
 
 
 # --------------------------------------------------------------------------- command line
@@ -414,7 +515,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None,
                     help=f"results root (default ${RESULTS_ENV}, else {RESULTS_DIR})")
     ap.add_argument("--list", action="store_true", help="list the named sweeps and exit")
+    ap.add_argument("--recheck", nargs="?", const="sample", choices=("sample", "all"), default=None,
+                    help="instead of running: rerun a seeded sample of the stored table of NAME (or with "
+                         "'all' every row) and compare it with the current code; without NAME, every "
+                         "stored table (scale default: full)")
     args = ap.parse_args(argv)
+    if args.recheck:
+        return _recheck_main(args.name, args.scale or "full", args.recheck, args.out)
     if args.list or not args.name:
         for name, s in sorted(registry().items()):
             sizes = ", ".join(f"{k}: {len(v)} runs" for k, v in s.grids.items())
@@ -439,6 +546,24 @@ def main(argv=None) -> int:
     return 0
 
 
+def _recheck_main(name: str | None, scale: str, mode: str, root) -> int:
+    """``--recheck``: one line per stored table; status 1 if any is stale."""
+    names = [name] if name else sorted(n for n in registry() if (result_dir(n, scale, root) / "table.csv").exists())
+    if not names:
+        print(f"no stored tables at scale {scale!r} in {results_root(root)}")
+        return 0
+    stale = 0
+    for n in names:
+        try:
+            _, prov = load_result(n, scale, root=root, recheck=mode)
+        except StaleResultError as exc:
+            stale += 1
+            print(f"STALE {exc}", flush=True)
+        else:
+            print(recheck_summary(prov), flush=True)
+    return 1 if stale else 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     # run the package's own module, not this __main__ copy: the entry points' Sweep objects are
     # instances of expreg_nb.sweep.Sweep, which a second copy of this module would not recognize
@@ -447,6 +572,7 @@ if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(_main())
 
 
-__all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RESULTS_DIR", "RESULTS_ENV", "TIME_COLUMN", "Sweep",
-           "StaleResultError", "failed", "get", "get_task", "grid", "load_result", "plain_value", "point_seed", "provenance",
-           "registry", "result_dir", "results_root", "run", "store", "task", "task_id"]
+__all__ = ["ENTRY_POINT_GROUP", "ERROR_COLUMN", "RECHECK_ENV", "RESULTS_DIR", "RESULTS_ENV",
+           "TIME_COLUMN", "Sweep", "StaleResultError", "failed", "get", "get_task", "grid",
+           "load_result", "plain_value", "point_seed", "provenance", "recheck_sample",
+           "recheck_summary", "registry", "result_dir", "results_root", "run", "store", "task", "task_id"]

@@ -55,7 +55,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .backend import array_module, get_xp, to_device, to_numpy
-from .validation import as_float_array, check_int, check_labels, check_real
+from .validation import (as_float_array, check_int, check_labels, check_monitors, check_params,
+                         check_rates, check_real)
+
+__all__ = ["PROGRESS_MIN_STEPS", "RECORDABLE", "DivergenceError", "History", "Model", "TrainResult",
+           "gradient_descent", "linearize", "train"]
 
 #: Runs with at least this many steps show a progress bar when ``progress=None``.
 PROGRESS_MIN_STEPS = 2000
@@ -136,14 +140,24 @@ def _stack(values):
 
 
 
-def _check_rates_map(rates, params):
-    if not isinstance(rates, Mapping):
-        raise TypeError(f"rates must be a mapping from parameter block to step size, got {type(rates).__name__}")
-    rates = {k: check_real(v, f"rates[{k!r}]", nonnegative=True) for k, v in rates.items()}
-    unknown = set(rates) - set(params)
-    if unknown:
-        raise ValueError(f"rates name unknown parameter blocks {sorted(unknown)}; have {sorted(params)}")
-    return rates
+def _record_value(name, val, t):
+    """A monitor's value as a float or a host array; NaN or inf is an error naming the monitor and step."""
+    host = to_numpy(val)
+    if np.ndim(host) == 0:
+        try:
+            out = float(host)
+        except (TypeError, ValueError):
+            raise TypeError(f"monitor {name!r} returned {type(val).__name__}, not a number or an array") from None
+        ok = math.isfinite(out)
+    else:
+        out = host
+        if out.dtype.kind not in "biuf":
+            raise TypeError(f"monitor {name!r} returned an array of dtype {out.dtype}, not of numbers")
+        ok = bool(np.isfinite(out).all())
+    if not ok:
+        raise FloatingPointError(f"monitors[{name!r}] returned a non-finite value (NaN or inf) at step {t}; "
+                                 f"a record is never stored as NaN")
+    return out
 
 
 def gradient_descent(
@@ -198,20 +212,19 @@ def gradient_descent(
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
     steps = check_int(steps, "steps", minimum=0)
     record_every = check_int(record_every, "record_every", minimum=1)
-    rates = _check_rates_map(rates, params)
+    rates = check_rates(rates, params)
     if tol is not None:
         tol = check_real(tol, "tol", positive=True)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
     if stop is not None and not callable(stop):
         raise TypeError(f"stop must be callable or None, got {type(stop).__name__}")
-    if monitors is not None and not isinstance(monitors, Mapping):
-        raise TypeError(f"monitors must be a mapping from name to function, got {type(monitors).__name__}")
-    monitors = dict(monitors or {})
-    for k, fn in monitors.items():
-        if not callable(fn):
-            raise TypeError(f"monitor {k!r} must be callable, got {type(fn).__name__} "
-                            f"(monitors maps names to functions of the parameters)")
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a str, got {type(desc).__name__}")
+    if rate_names is not None and not isinstance(rate_names, Mapping):
+        raise TypeError(f"rate_names must be a mapping from block to the rate's name, got "
+                        f"{type(rate_names).__name__}")
+    monitors = check_monitors(monitors)
 
     params = dict(params)
     losses: list[float] = []
@@ -222,8 +235,7 @@ def gradient_descent(
     def record(t):
         rec_steps.append(t)
         for k, fn in monitors.items():
-            val = fn(params)
-            recs[k].append(float(val) if np.ndim(to_numpy(val)) == 0 else to_numpy(val))
+            recs[k].append(_record_value(k, fn(params), t))
 
     bar_kw = {}
     if progress is False or (progress is None and steps < PROGRESS_MIN_STEPS):
@@ -315,9 +327,11 @@ def linearize(model: Model, params0: Mapping) -> Model:
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
-    if not isinstance(params0, Mapping) or set(params0) != set(model.blocks):
-        raise ValueError(f"params0 must be a dict with the blocks {model.blocks}")
-    p0 = dict(params0)
+    if not isinstance(params0, Mapping):
+        raise TypeError(f"params0 must be a dict with the blocks {model.blocks}, got {type(params0).__name__}")
+    if set(params0) != set(model.blocks):
+        raise ValueError(f"params0 must be a dict with the blocks {model.blocks}, got {sorted(map(str, params0))}")
+    p0 = check_params(model, params0, name="params0")
 
     def forward(params, X):
         tangents = {k: params[k] - p0[k] for k in model.trainable}
@@ -568,7 +582,7 @@ def train(
     y = check_labels(y, X)
     if X.shape[0] == 0:
         raise ValueError("X has no rows: there is nothing to train on (n must be >= 1)")
-    rates = _check_rates_map(rates, params0)
+    rates = check_rates(rates, params0)
     frozen = sorted(k for k, v in rates.items() if v > 0 and k not in model.trainable)
     if frozen:
         raise ValueError(f"blocks {frozen} of {model.name} are fixed and cannot have a positive rate; "
@@ -577,7 +591,7 @@ def train(
         raise ValueError("every rate is 0: at least one block must be trained")
     need = tuple(k for k, v in rates.items() if v > 0)
     mons = _record_monitors(model, X, rates, params0, record)
-    for k, fn in dict(monitors or {}).items():
+    for k, fn in check_monitors(monitors).items():
         if k in mons:
             raise ValueError(f"monitor name {k!r} clashes with a recorded quantity")
         mons[k] = fn

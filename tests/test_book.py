@@ -199,7 +199,9 @@ def test_generated_notebook_shape():
     assert "git+https://github.com/expreg-nb/expreg-nb@" in first.source
     assert max(len(line) for line in first.source.splitlines()) <= MAX_CODE_LINE
     chapter = jupytext_read(FAST_CHAPTER)
-    assert [c.source for c in nb.cells[1:]] == [c.source for c in chapter.cells]
+    assert [c.cell_type for c in nb.cells[1:]] == [c.cell_type for c in chapter.cells]
+    code = [c.source for c in chapter.cells if c.cell_type == "code"]
+    assert [c.source for c in nb.cells[1:] if c.cell_type == "code"] == code
 
 
 def jupytext_read(path):
@@ -347,15 +349,17 @@ def test_check_html_finds_what_it_should(tmp_path):
     notebooks.write_notebook(FAST_CHAPTER, html / "_sources" / "book" / "c.ipynb")
     notebooks.write_notebook(FAST_CHAPTER, html / "_notebooks" / "book" / "c.ipynb")
     (html / "book" / "fig.png").write_bytes(b"png")  # after the folders exist
-    source = ("```{prf:lemma} L\n:label: lem-a\nx\n```\n$$ x $$ (eq-a)\n\n"
+    source = ("```{prf:lemma} L\n:label: lem-a\nx\n```\n$$\nx\n$$ (eq-a)\n\n"
               "```{code-cell} ipython3\nplt.plot([1])\n```\n")
     good = (
         '<html><body><a href="../_sources/book/c.ipynb">.ipynb</a>'
         '<a href="https://colab.research.google.com/github/o/r/blob/notebooks/book/c.ipynb">C</a>'
         '<a href="https://mybinder.org/v2/gh/o/r/notebooks?urlpath=tree/book/c.ipynb">B</a><article>'
         '<div class="proof lemma admonition" id="lem-a"><p class="admonition-title">'
-        '<span class="caption-number">Lemma 1.1 </span></p></div>'
+        '<span class="caption-number">Lemma 1.1 </span><a class="result-tag" href="#lem-a">lem-a</a>'
+        '</p><details class="result-cite"><pre>@inbook{x, url = {u#lem-a}}</pre></details></div>'
         '<div class="math notranslate nohighlight" id="equation-eq-a"><span class="eqno">(1.1)</span></div>'
+        '<div class="equation-tag"><a class="result-tag" href="#equation-eq-a">eq-a</a></div>'
         '<div class="cell_output"><img src="fig.png"></div></article></body></html>'
     )
     assert check_html.check_page(good, page, source, html) == []
@@ -364,6 +368,12 @@ def test_check_html_finds_what_it_should(tmp_path):
            .replace("</article>", '<div class="output stderr">Traceback (most recent call last)</div></article>'))
     found = "\n".join(check_html.check_page(bad, page, source, html))
     for what in ("lemma lem-a has no number", "gone.png is missing", "download link", "stderr output"):
+        assert what in found, what
+    unlabelled = good.replace('<a class="result-tag" href="#lem-a">lem-a</a>', "")
+    unlabelled = unlabelled.replace("u#lem-a", "u").replace('href="#equation-eq-a"', 'href="#x"')
+    found = "\n".join(check_html.check_page(unlabelled, page, source, html))
+    for what in ("does not show its label as a permalink", "no BibTeX entry",
+                 "equation eq-a does not show its label"):
         assert what in found, what
 
 

@@ -17,23 +17,16 @@ def budget(monkeypatch):
     return set_budget
 
 
-def _counting(monkeypatch, module, name):
-    """Wrap ``module.name`` (a feature-block builder) to count the neuron columns it forms."""
-    formed = []
-    original = getattr(module, name)
-
-    def wrapper(W, X, sl, out=None):
-        block = original(W, X, sl, out)
-        formed.append(block.shape[1])
-        return block
-
-    monkeypatch.setattr(module, name, wrapper)
-    return formed
+def _step(model):
+    """``step(W, a, X, y)``: the model's residual and gradients, as ``training.train`` calls them per step."""
+    def step(W, a, X, y):
+        e, g = model.residual_and_grads({"W": W, "a": a}, X, y, model.trainable)
+        return e, g
+    return step
 
 
-CASES = [(ex.network, "_exp_features", lambda W, a, X, y: ex.network._residual_and_grad(W, a, X, y, 0.125, CHUNK)),
-         (relu2.network, "_relu_features", lambda W, a, X, y: relu2.network._residual_and_grads(W, a, X, y, CHUNK))]
 CHUNK = 7
+CASES = [_step(ex.model(normalized=False, chunk=CHUNK)), _step(relu2.model(chunk=CHUNK))]
 
 
 def _problem(xp, n=9, d=3, m=40):
@@ -42,8 +35,8 @@ def _problem(xp, n=9, d=3, m=40):
     return W, a, X, y
 
 
-@pytest.mark.parametrize("module, builder, step", CASES)
-def test_features_formed_once_within_the_budget(xp, monkeypatch, budget, module, builder, step):
+@pytest.mark.parametrize("step", CASES, ids=["exponential", "relu2"])
+def test_features_formed_once_within_the_budget(xp, budget, step):
     W, a, X, y = _problem(xp)
     assert X.shape[0] * W.shape[0] * 8 < chunks.SMALL_BYTES  # also covers the small straight-line path
     n, m = X.shape[0], W.shape[0]
@@ -52,10 +45,9 @@ def test_features_formed_once_within_the_budget(xp, monkeypatch, budget, module,
                                    ("none", 0, 2 * m),            # nothing kept: formed for u, again for the gradient
                                    ("some", 8 * n * 14, 2 * m - 14)]:  # the first two chunks of 7 kept
         budget(limit)
-        formed = _counting(monkeypatch, module, builder)
-        results[label] = step(W, a, X, y)
+        with chunks.trace_features() as formed:
+            results[label] = step(W, a, X, y)
         assert sum(formed) == expected, label
-        monkeypatch.undo()
     for label in ("none", "some"):
         e, g = results[label]
         np.testing.assert_allclose(to_numpy(e), to_numpy(results["all"][0]), rtol=1e-13, atol=1e-15)
@@ -65,18 +57,18 @@ def test_features_formed_once_within_the_budget(xp, monkeypatch, budget, module,
             np.testing.assert_allclose(to_numpy(gs[k]), to_numpy(ref[k]), rtol=1e-13, atol=1e-15)
 
 
-def test_one_block_when_unchunked_and_within_budget(xp, monkeypatch, budget):
+def test_one_block_when_unchunked_and_within_budget(xp, budget):
     W, a, X, y = _problem(xp, m=300)
+    step = _step(ex.model(normalized=False))
     budget(10**9)
-    formed = _counting(monkeypatch, ex.network, "_exp_features")
-    ex.network._residual_and_grad(W, a, X, y, 1.0)
+    with chunks.trace_features() as formed:
+        step(W, a, X, y)
     assert formed == [300]
-    monkeypatch.undo()
     # Over the budget, but the streamed chunks of CHUNK_BYTES hold all 300 neurons in one chunk:
     # a single chunk is formed once all the same.
     budget(0)
-    formed = _counting(monkeypatch, ex.network, "_exp_features")
-    ex.network._residual_and_grad(W, a, X, y, 1.0)
+    with chunks.trace_features() as formed:
+        step(W, a, X, y)
     assert formed == [300]
 
 
@@ -122,23 +114,26 @@ def test_workspace_is_reused_and_never_returned(numpy_backend, budget, monkeypat
     monkeypatch.setattr(chunks, "SMALL_BYTES", 0)  # these blocks are small: use the workspace all the same
     chunks.release_workspace()
     W, a, X, y = _problem(np, m=64)
-    e1, g1 = ex.network._residual_and_grad(W, a, X, y, 0.125)
-    buf = chunks._local.buf
+    step, step2 = _step(ex.model(normalized=False)), _step(relu2.model())
+    e1, g1 = step(W, a, X, y)
+    g1 = g1["W"]
+    buf = chunks.kept_workspace()
     assert buf is not None and buf.size == X.shape[0] * 64
-    e2, g2 = ex.network._residual_and_grad(W, a, X, y, 0.125)
-    assert chunks._local.buf is buf                 # the same memory, no new n x m array
+    e2, g2 = step(W, a, X, y)
+    g2 = g2["W"]
+    assert chunks.kept_workspace() is buf                 # the same memory, no new n x m array
     for v in (e1, g1, e2, g2):
         assert not np.shares_memory(v, buf)
     np.testing.assert_array_equal(g1, g2)
     # A smaller step views the same buffer; a larger one replaces it.
-    ex.network._residual_and_grad(W[:10], a[:10], X, y, 0.125)
-    assert chunks._local.buf is buf
-    relu2.network._residual_and_grads(np.vstack([W, W]), np.hstack([a, a]), X, y)
-    assert chunks._local.buf is not buf and chunks._local.buf.size == X.shape[0] * 128
+    step(W[:10], a[:10], X, y)
+    assert chunks.kept_workspace() is buf
+    step2(np.vstack([W, W]), np.hstack([a, a]), X, y)
+    assert chunks.kept_workspace() is not buf and chunks.kept_workspace().size == X.shape[0] * 128
     budget(0)                                        # nothing is kept beyond the budget
     chunks.release_workspace()
-    ex.network._residual_and_grad(W, a, X, y, 0.125)
-    assert chunks._local.buf is None
+    step(W, a, X, y)
+    assert chunks.kept_workspace() is None
     chunks.release_workspace()
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expreg_nb import sweep
+from expreg_nb import provenance, sweep
 from expreg_nb.relu2.experiments import sharpening_task
 
 # Small but real runs of a Part II task at a fixed step scale c; c = 600 makes gradient descent
@@ -97,8 +97,16 @@ def test_store_and_load_with_grid_hash(tmp_path, monkeypatch):
     df, prov = sweep.store("tiny", "book", root=tmp_path)
     back, prov2 = sweep.load_result("tiny", "book", root=tmp_path)
     assert list(back["value"]) == [2, 4, 6] and prov2["grid_hash"] == s.grid_hash("book")
-    for key in ("package_version", "git_commit", "backend", "wall_seconds", "grid", "machine"):
+    for key in ("package_version", "git_commit", "git_dirty", "versions", "backend", "wall_seconds", "grid",
+                "machine"):
         assert key in prov2
+    # rules out: a provenance without the commit, its dirty flag or the versions that computed it
+    assert prov2["git_dirty"] in (True, False) and len(prov2["git_commit"]) == 40
+    assert set(prov2["versions"]) >= {"python", "expreg_nb", "numpy", "scipy", "pandas", "blas"}
+    assert prov2["versions"]["numpy"] == np.__version__ and prov2["versions"]["pandas"] == pd.__version__
+    # loading reran the stored rows (3 rows: all of them) and says so
+    assert prov2["recheck"]["rows"] == [0, 1, 2] and prov2["recheck"]["mode"] == "sample"
+    assert sweep.recheck_summary(prov2).startswith("tiny (book): reran 3 of 3 stored rows")
     # a changed definition makes the stored result stale
     s2 = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2, 3, 4])})
     monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s2})
@@ -125,6 +133,23 @@ def test_command_line_lists_and_runs(tmp_path, capsys, monkeypatch):
     with pytest.raises(ValueError, match="no named sweep"):
         monkeypatch.undo()
         sweep.get("does-not-exist")
+
+
+def test_git_state_outside_a_checkout(tmp_path):
+    # rules out: a made-up commit (or a crash) where there is no git checkout (a non-editable install)
+    assert provenance.git_state(tmp_path) == ("unknown", None)
+
+
+def test_module_runs_as_a_script():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "expreg_nb.sweep", "--list"], capture_output=True, text=True,
+                          timeout=120)
+    # rules out: `python -m expreg_nb.sweep` rejecting the Parts' Sweep objects (its __main__ copy of the
+    # module has its own Sweep class)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "relu2-width" in proc.stdout and "exp-width" in proc.stdout
 
 
 def test_registry_has_the_named_sweeps():
@@ -166,3 +191,29 @@ def test_runner_names_no_experiment_module_and_store_is_configurable(tmp_path, m
     # rules out: a default store outside the package (a non-editable install would not carry it)
     assert sweep.results_root() == pathlib.Path(sweep.__file__).resolve().parent / "results"
     assert (sweep.results_root() / "relu2-width" / "full" / "table.csv").exists()
+
+
+def test_corrupt_or_empty_stored_results_are_clear_errors(tmp_path, monkeypatch):
+    s = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2])})
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s})
+    sweep.store("tiny", "book", root=tmp_path)
+    out = tmp_path / "tiny" / "book"
+    (out / "provenance.json").write_text("{not json")
+    # rules out: a raw JSONDecodeError from a damaged provenance file
+    with pytest.raises(sweep.StaleResultError, match="provenance.json"):
+        sweep.load_result("tiny", "book", root=tmp_path)
+    sweep.store("tiny", "book", root=tmp_path)
+    (out / "table.csv").write_text("")
+    # rules out: pandas' EmptyDataError (or a KeyError: 'error' later) from an empty table
+    with pytest.raises(sweep.StaleResultError, match="empty"):
+        sweep.load_result("tiny", "book", root=tmp_path)
+    # rules out: KeyError: 'error' from failed() on a table that is not a sweep table
+    with pytest.raises(ValueError, match="'error' column"):
+        sweep.failed(pd.DataFrame())
+
+
+def test_point_seed_normalises_numpy_scalars_like_grid():
+    point = {"m": np.int64(8), "eta": np.float64(0.5), "flag": np.bool_(True)}
+    # rules out: TypeError (not JSON serializable) for the NumPy ints that grid() itself normalises
+    assert sweep.point_seed(point) == sweep.point_seed({"m": 8, "eta": 0.5, "flag": True})
+    assert sweep.point_seed(sweep.grid(m=np.array([8]))[0]) == sweep.point_seed({"m": 8})

@@ -68,8 +68,8 @@ def test_structured_labels(kind):
          "alternating": np.arange(200) % 2}[kind]
     net = th.build_memorizer(X, y, seed=4)
     assert _memorizes(net, X, y)  # rules out: a builder that ignores structured labelings
-    # rules out: a stage that spends one neuron (or weight) per point beyond the formula
-    assert net.stage_sizes() == th.stage_formula(net.info)
+    # rules out: a stage that spends one neuron (or weight) per point beyond the lemmas
+    assert th.audit(net, X, delta=net.info["delta"]).ok
 
 
 def test_label_swap_changes_only_label_weights():
@@ -202,12 +202,13 @@ def test_bad_input(X, y, kwargs, err, match):
         th.build_memorizer(X, y, **kwargs)
 
 
-def test_builder_raises_instead_of_failing_silently(monkeypatch):
-    # a Gaussian layer too narrow to separate 16 points on a circle: every redraw fails
-    monkeypatch.setattr(th.construction, "hyperplane_budget", lambda n, delta, eta: 3)
+def test_builder_raises_instead_of_failing_silently():
+    # a Gaussian layer too narrow to separate 16 points on a circle (delta = 2 prescribes k1 = 1
+    # hyperplane): every redraw fails, and the stage build_memorizer runs first says so
+    assert th.hyperplane_budget(16, 2.0) == 1
     # rules out: a builder that returns a network which fails to memorize
     with pytest.raises(th.MemorizationError, match="same code"):
-        th.build_memorizer(data.great_circle(16), np.arange(16) % 2, seed=0, max_attempts=4)
+        th.gaussian_stage(data.great_circle(16), 2.0, seed=0, max_attempts=4)
 
 
 def test_predict_checks_its_input():

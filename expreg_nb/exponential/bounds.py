@@ -161,14 +161,23 @@ def chernoff_width_biased(lam, B, gram_norm, n, delta, *, level=0.75):
 
     (1 - eps(m)) (lam - b(m)) increases with m at fixed ``B`` (b = :func:`truncation_bias`,
     eps as in :func:`chernoff_lambda_min`), so a bisection in log m finds it; the answer lies
-    above :func:`chernoff_width`, where eps = 1/4 but lam - b < lam.  Scalars only.
+    above :func:`chernoff_width`, where eps = 1/4 but lam - b < lam.  Arrays broadcast like
+    every other bound (one bisection per entry).
     """
-    for value, name in ((lam, "lam"), (B, "B"), (gram_norm, "gram_norm"), (n, "n"), (delta, "delta"),
-                        (level, "level")):
-        as_host_real(value, name, scalar_only=True)
-    lam, B, gram_norm = float(_arg(lam, "lam")), float(_arg(B, "B")), float(_arg(gram_norm, "gram_norm"))
-    n, delta = float(_arg(n, "n")), float(_arg(delta, "delta", below_one=True))
-    level = float(_arg(level, "level", below_one=True))
+    lam, B, gram_norm = _arg(lam, "lam"), _arg(B, "B"), _arg(gram_norm, "gram_norm")
+    n, delta = _arg(n, "n"), _arg(delta, "delta", below_one=True)
+    level = _arg(level, "level", below_one=True)
+    try:
+        args = np.broadcast_arrays(lam, B, gram_norm, n, delta, level)
+    except ValueError:
+        raise ValueError("lam, B, gram_norm, n, delta and level must broadcast to one shape") from None
+    out = np.empty(args[0].shape)
+    for idx in np.ndindex(out.shape):
+        out[idx] = _chernoff_width_biased_scalar(*(float(a[idx]) for a in args))
+    return _out(out if out.ndim else np.float64(out))
+
+
+def _chernoff_width_biased_scalar(lam, B, gram_norm, n, delta, level):
     try:
         return _chernoff_width_biased_search(lam, B, gram_norm, n, delta, level)
     except (OverflowError, ValueError) as exc:
@@ -178,11 +187,21 @@ def chernoff_width_biased(lam, B, gram_norm, n, delta, *, level=0.75):
                                  "arguments; use arguments of moderate size") from None
 
 
+def _chernoff_lambda_min_value(lam, m, B, gram_norm, n, delta):
+    """:func:`chernoff_lambda_min` of checked scalars, the same float64 operations without the checks
+    (the bisection below calls it a few hundred times per width)."""
+    lam, m, B, gram_norm, n, delta = (np.float64(v) for v in (lam, m, B, gram_norm, n, delta))
+    mu = lam - n * math.exp(4.0) * np.sqrt(delta / (4.0 * m))
+    mu_pos = np.where(mu > 0, mu, 1.0)
+    eps = np.sqrt(2.0 * gram_norm * B**2 * np.log(4.0 * n / delta) / (m * mu_pos))
+    return _out(np.where(mu > 0, (1.0 - eps) * mu, mu))
+
+
 def _chernoff_width_biased_search(lam, B, gram_norm, n, delta, level):
     def ok(m):
         if not math.isfinite(m):
             raise OverflowError
-        return chernoff_lambda_min(lam, m, B, gram_norm, n, delta) >= level * lam
+        return _chernoff_lambda_min_value(lam, m, B, gram_norm, n, delta) >= level * lam
 
     lo = hi = max(1.0, chernoff_width(lam, B, gram_norm, n, delta) * (1 - level) / 0.25)
     while ok(lo) and lo > 1.0:
@@ -315,7 +334,7 @@ def _theorem_width_iterate(lam, n, err0, gram_norm, delta, iters):
         B = truncation_bound(m, n, delta)
         R = safe_radius(lam, n, B)
         B1 = moved_level(B, R)
-        new = max(chernoff_width_biased(lam, B, gram_norm, n, delta),
+        new = max(_chernoff_width_biased_scalar(lam, B, gram_norm, n, delta, 0.75),
                   (4.0 * B1 * math.sqrt(n) * err0 / (lam * R)) ** 2)
         if abs(new - m) <= 1e-12 * new:
             return new

@@ -25,7 +25,7 @@ from ..stats import loglog_slope
 from ..chunks import neuron_slices
 from ..training import DivergenceError, train
 from ..validation import (as_float_array, check_bool, check_int, check_int_sequence, check_labels,
-                         check_network, check_real)
+                         check_network, check_real, check_seed)
 
 CRITERIA = ("diverge", "monotone")
 
@@ -299,9 +299,18 @@ def width_dim(n: int) -> int:
 def width_points(ns, *, models=(True, False), data_seeds=(0, 1), init_seeds=(0, 1),
                  high=2) -> list[dict]:
     """Grid points of the width experiment: per n, widths 2^k from max(2, n / 64) to ``high`` * n."""
+    ns = check_int_sequence(ns, "ns")
+    high = check_real(high, "high", positive=True)
+    for name, seq in (("models", models), ("data_seeds", data_seeds), ("init_seeds", init_seeds)):
+        if isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__") or not list(seq):
+            raise ValueError(f"{name} must be a non-empty sequence, got {seq!r}")
+    models = [check_bool(v, f"models[{i}]") for i, v in enumerate(models)]
+    data_seeds = check_int_sequence(data_seeds, "data_seeds", minimum=0)
+    init_seeds = check_int_sequence(init_seeds, "init_seeds", minimum=0)
+    if min(ns) * high < 2:
+        raise ValueError(f"high * n must be >= 2 (the smallest width), got high={high} with n={min(ns)}")
     points = []
     for n in ns:
-        n = check_int(n, "n")
         k_lo = max(1, int(math.log2(max(2, n // 64))))
         widths = [2**k for k in range(k_lo, int(math.log2(high * n)) + 1)]
         points += sweep.grid(n=[n], m=widths, normalized=list(models), data_seed=list(data_seeds),
@@ -327,6 +336,8 @@ def width_task(*, n, m, normalized, data_seed, init_seed, eps=WIDTH_EPS, budget=
     over t = 0, 20, 40, ... and the last step (stable while < 2).
     """
     n, m = check_int(n, "n"), check_int(m, "m")
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
+    normalized = check_bool(normalized, "normalized")
     eps = check_real(eps, "eps", positive=True)
     budget = check_real(budget, "budget", positive=True)
     c = check_real(c, "c", positive=True)
@@ -357,6 +368,7 @@ def width_task(*, n, m, normalized, data_seed, init_seed, eps=WIDTH_EPS, budget=
 def init_width_task(*, n, m, data_seed, init_seed):
     """lambda_min(H(0)) / lambda and ||H(0) - H*||_2 / lambda on the width experiment's data (no training)."""
     n, m = check_int(n, "n"), check_int(m, "m")
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
     d = width_dim(n)
     X = data.sphere(n, d, seed=data_seed)
     H_star = to_numpy(ex.gram_star(X))
@@ -375,6 +387,17 @@ def smallest_passing(df, *, by, ok, width="m"):
     """
     import pandas as pd
 
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if isinstance(by, str) or not hasattr(by, "__iter__") or not list(by) \
+            or not all(isinstance(b, str) for b in by):
+        raise TypeError(f"by must be a non-empty list of column names, got {by!r}")
+    missing = sorted((set(by) | {ok, width}) - set(df.columns)) if isinstance(ok, str) and \
+        isinstance(width, str) else None
+    if missing is None:
+        raise TypeError(f"ok and width must be column names (str), got {ok!r} and {width!r}")
+    if missing:
+        raise ValueError(f"the table has no columns {missing}; by, ok and width must name its columns")
     rows = []
     for key, g in df.groupby(list(by)):
         g = g.sort_values(width)

@@ -14,21 +14,13 @@ the extra memory of :func:`gram` is O(n^2 + n * chunk).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from ..backend import array_module, get_xp
-from .. import chunks as _chunks
-from ..chunks import (
-    check_dtype,
-    give_workspace,
-    kept_chunks,
-    neuron_slices,
-    scratch,
-    step_blocks,
-    step_slices,
-)
+from ..chunks import FeatureBlocks, check_dtype, neuron_slices
 from ..seeding import check_seed, rademacher, standard_normal
 from ..training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from ..training import train as _train
@@ -89,7 +81,7 @@ def _finite_or_raise(value, what: str, W, X, stage: str = "sum"):
 def _exp_features(W, X, sl, out=None):
     """The n x c block E^T[:, sl] with entries exp(<w_r, x_i>), exponentiated in place (one n x c array).
 
-    ``out``: an n x c C-contiguous array to compute into (see :func:`_scratch`).
+    ``out``: an n x c C-contiguous array to compute into (see :class:`~expreg_nb.chunks.FeatureBlocks`).
     """
     xp = array_module(W)
     if out is None:
@@ -142,13 +134,12 @@ def _forward(W, a, X, scale, chunk=None):
     xp = array_module(W)
     n = X.shape[0]
     u = xp.zeros(n, dtype=X.dtype)
-    slices = neuron_slices(W.shape[0], n, chunk, X.dtype.itemsize)
-    if not slices:
-        return u
-    buf, view = scratch(xp, n, slices, X.dtype)
-    for sl in slices:
-        u += _exp_features(W, X, sl, out=view(sl)) @ a[sl]
-    give_workspace(buf)
+
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
+
+    with FeatureBlocks(xp, n, W.shape[0], X.dtype, chunk) as fb:
+        for i, sl in enumerate(fb.slices):
+            u += fb.form(i, feat) @ a[sl]
     return u * scale
 
 
@@ -182,33 +173,29 @@ def _residual_and_grad(W, a, X, y, scale, chunk=None):
     """
     xp = array_module(W)
     n, m = X.shape[0], W.shape[0]
-    itemsize = X.dtype.itemsize
-    if n * m * itemsize < _chunks.SMALL_BYTES and len(neuron_slices(m, n, chunk, itemsize)) == 1:
-        # small: one block, the straight-line formulas (the least Python overhead)
-        Et = _exp_features(W, X, slice(0, m))
+
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
+
+    fb = FeatureBlocks(xp, n, m, X.dtype, chunk, twice=True)
+    if fb.small:  # one small block: the straight-line formulas (the least Python overhead)
+        Et = fb.form(0, feat)
         e = (Et @ a) * scale - y
         g = Et.T @ (e[:, None] * X)
         g *= (a * scale)[:, None]
         return e, g
-    slices = step_slices(m, n, chunk, itemsize, xp)
-    if not slices:
+    if not fb.slices:
         return -y, xp.empty_like(W)
-    keep = 1 if len(slices) == 1 else kept_chunks(slices, n, itemsize, xp)
-    buf, block = step_blocks(xp, n, slices, keep, X.dtype)
-    u = xp.zeros(n, dtype=X.dtype)
-    for i, sl in enumerate(slices):
-        u += _exp_features(W, X, sl, out=block(i)) @ a[sl]
-    e = u * scale - y
-    eX = e[:, None] * X
-    g = xp.empty_like(W)
-    for i, sl in enumerate(slices):
-        Et = block(i) if i < keep else _exp_features(W, X, sl, out=block(i))
-        g[sl] = Et.T @ eX
-    give_workspace(buf)
+    with fb:
+        u = xp.zeros(n, dtype=X.dtype)
+        for i, sl in enumerate(fb.slices):
+            u += fb.form(i, feat) @ a[sl]
+        e = u * scale - y
+        eX = e[:, None] * X
+        g = xp.empty_like(W)
+        for i, sl in enumerate(fb.slices):
+            g[sl] = fb.again(i, feat).T @ eX
     g *= (a * scale)[:, None]
     return e, g
-
-
 
 
 def grad(W, a, X, y, *, normalized=True, chunk=None):
@@ -249,14 +236,14 @@ def _gram(W, X, normalized, chunk=None):
     xp = array_module(W)
     n, m = X.shape[0], W.shape[0]
     K = xp.zeros((n, n), dtype=X.dtype)
-    slices = neuron_slices(m, n, chunk, X.dtype.itemsize)
-    if slices:
-        buf, view = scratch(xp, n, slices, X.dtype)
-        for sl in slices:
-            Et = _exp_features(W, X, sl, out=view(sl))
+
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
+
+    with FeatureBlocks(xp, n, m, X.dtype, chunk) as fb:
+        for i in range(len(fb.slices)):
+            Et = fb.form(i, feat)
             K += Et @ Et.T
-        del Et
-        give_workspace(buf)
+        Et = None
     K *= X @ X.T
     if normalized:
         K /= m
@@ -362,15 +349,14 @@ def _jvp(W, a, X, dW, scale, chunk=None):
     xp = array_module(W)
     n = X.shape[0]
     du = xp.zeros(n, dtype=X.dtype)
-    slices = neuron_slices(W.shape[0], n, chunk, X.dtype.itemsize)
-    if not slices:
-        return du
-    buf, view = scratch(xp, n, slices, X.dtype)
-    for sl in slices:
-        F = _exp_features(W, X, sl, out=view(sl))
-        F *= X @ dW[sl].T
-        du += F @ a[sl]
-    give_workspace(buf)
+
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
+
+    with FeatureBlocks(xp, n, W.shape[0], X.dtype, chunk) as fb:
+        for i, sl in enumerate(fb.slices):
+            F = fb.form(i, feat)
+            F *= X @ dW[sl].T
+            du += F @ a[sl]
     return du * scale
 
 
@@ -379,13 +365,14 @@ def _vjp(W, a, X, e, scale, chunk=None):
     xp = array_module(W)
     eX = e[:, None] * X
     g = xp.empty_like(W)
-    slices = neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize)
-    if not slices:
-        return g
-    buf, view = scratch(xp, X.shape[0], slices, X.dtype)
-    for sl in slices:
-        g[sl] = _exp_features(W, X, sl, out=view(sl)).T @ eX
-    give_workspace(buf)
+
+    feat = functools.partial(_exp_features, W, X)  # feat(slice, out): the block of those neurons
+
+    with FeatureBlocks(xp, X.shape[0], W.shape[0], X.dtype, chunk) as fb:
+        if not fb.slices:
+            return g
+        for i, sl in enumerate(fb.slices):
+            g[sl] = fb.form(i, feat).T @ eX
     g *= (a * scale)[:, None]
     return g
 
@@ -431,9 +418,12 @@ def model(*, normalized=True, coupled=False, chunk=None, dtype=None):
             return forward(p["W"], p["a"], X, normalized=normalized, chunk=chunk)
         return _forward(p["W"], p["a"], X.astype(dt, copy=False), s(p), chunk)
 
+    def cast(x):  # data of another float type (float32 X given directly) is computed in the model's dtype
+        return x if x.dtype is dt else x.astype(dt, copy=False)
+
     def residual_and_grads(p, X, y, need):
         if wide:
-            e, g = _residual_and_grad(p["W"], p["a"], X, y, s(p), chunk)
+            e, g = _residual_and_grad(p["W"], p["a"], cast(X), cast(y), s(p), chunk)
             return e, {"W": g}
         e, g = _residual_and_grad(p["W"], p["a"], X.astype(dt, copy=False), y.astype(dt, copy=False),
                                   s(p), chunk)
@@ -441,13 +431,13 @@ def model(*, normalized=True, coupled=False, chunk=None, dtype=None):
 
     def jvp(p, X, tangents):
         if wide:
-            return _jvp(p["W"], p["a"], X, tangents["W"], s(p), chunk)
+            return _jvp(p["W"], p["a"], cast(X), cast(tangents["W"]), s(p), chunk)
         return _jvp(p["W"], p["a"], X.astype(dt, copy=False), tangents["W"].astype(dt, copy=False),
                     s(p), chunk)
 
     def vjp(p, X, e, need):
         if wide:
-            return {"W": _vjp(p["W"], p["a"], X, e, s(p), chunk)}
+            return {"W": _vjp(p["W"], p["a"], cast(X), cast(e), s(p), chunk)}
         return {"W": _vjp(p["W"], p["a"], X.astype(dt, copy=False), e.astype(dt, copy=False), s(p), chunk)}
 
     def gram_blocks(p, X, need):

@@ -27,7 +27,7 @@ from ..backend import array_module, to_device, to_numpy
 from ..stability import loss_rises
 from ..training import Model, train
 from ..seeding import make_rng
-from ..validation import as_float_array, check_int, check_real
+from ..validation import as_float_array, check_int, check_params, check_real, check_seed
 
 __all__ = ["LABELS", "alpha_model", "problem", "sharpening_run", "sharpening_task", "teacher_labels",
            "width_for", "worst_case_labels"]
@@ -40,7 +40,7 @@ LABELS = ("sign", "worst", "teacher")
 def width_for(md_over_n: float, n: int, d: int) -> int:
     """The width m with m d / n closest to ``md_over_n`` from above (at least 1)."""
     md_over_n = check_real(md_over_n, "md_over_n", positive=True)
-    n, d = check_int(n, "n"), check_int(d, "d")
+    n, d = check_int(n, "n", maximum=2**53), check_int(d, "d", maximum=2**53)
     return max(1, math.ceil(md_over_n * n / d - 1e-9))
 
 
@@ -49,6 +49,7 @@ def worst_case_labels(X, ratio):
     eigenvector of lambda_min(H1inf + ratio H2inf), the direction the linearized
     infinite-width dynamics fit most slowly (host array, ||y||^2 = n)."""
     ratio = check_real(ratio, "ratio", nonnegative=True)
+    X = as_float_array(X, "X", ndim=2)
     H1, H2 = (to_numpy(H) for H in relu2.gram_infinite(X))
     _, vec = np.linalg.eigh(H1 + ratio * H2)
     v = vec[:, 0]
@@ -73,8 +74,10 @@ def problem(n, d, *, data_seed, labels="sign", ratio=1.0):
     ``"worst"`` labels are built from the *limit* kernel H1inf + ratio H2inf of the data
     (:func:`worst_case_labels`), not from K(0) of a particular initialization.
     """
-    if labels not in LABELS:
+    data_seed = check_seed(data_seed, "data_seed")
+    if not isinstance(labels, str) or labels not in LABELS:
         raise ValueError(f"labels must be one of {LABELS}, got {labels!r}")
+    ratio = check_real(ratio, "ratio", nonnegative=True)
     X = data.gaussian(n, d, seed=data_seed)
     if labels == "sign":
         return X, data.labels(n, seed=data_seed, kind="sign")
@@ -95,7 +98,8 @@ def alpha_model(alpha, params0, X):
     """
     alpha = check_real(alpha, "alpha", positive=True)
     base = relu2.model()
-    p0 = dict(params0)
+    X = as_float_array(X, "X", ndim=2)
+    p0 = check_params(base, params0, X, "params0")
     f0 = base.forward(p0, X)
     X0 = X
 
@@ -127,6 +131,7 @@ def sharpening_run(*, n, d, md_over_n, c, data_seed, init_seed, ratio=1.0, steps
                    record_every=5):
     """One network run at a *fixed* scale c = eta * lambda_max(K(0)) (no halving), recording
     lambda_max(K(t)) every ``record_every`` steps: a :class:`~expreg_nb.training.TrainResult`."""
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
     m = width_for(md_over_n, n, d)
     X, y = problem(n, d, data_seed=data_seed, ratio=ratio)
     model = relu2.model()
@@ -144,6 +149,7 @@ def sharpening_task(*, n, d, md_over_n, c, data_seed, init_seed, ratio=1.0, step
     number of steps on which the loss rose (``rises``), ``net_fit`` and ``net_steps``;
     a diverged run is an error row of the sweep.
     """
+    data_seed, init_seed = check_seed(data_seed, "data_seed"), check_seed(init_seed, "init_seed")
     res = sharpening_run(n=n, d=d, md_over_n=md_over_n, c=c, data_seed=data_seed,
                          init_seed=init_seed, ratio=ratio, steps=steps, tol=tol)
     lam = res.history["lambda_max"]

@@ -25,21 +25,13 @@ chunks of neurons (:func:`expreg_nb.chunks.neuron_slices`).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from ..backend import array_module
-from .. import chunks as _chunks
-from ..chunks import (
-    check_dtype,
-    give_workspace,
-    kept_chunks,
-    neuron_slices,
-    scratch,
-    step_blocks,
-    step_slices,
-)
+from ..chunks import FeatureBlocks, check_dtype, neuron_slices
 from ..seeding import check_seed, standard_normal
 from ..training import RECORDABLE, Model, TrainResult  # one vocabulary for every model
 from ..training import train as _train
@@ -123,10 +115,12 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
     m, d = W.shape
     n = X.shape[0]
     s = 1.0 / math.sqrt(m)
-    itemsize = X.dtype.itemsize
-    if n * m * itemsize < _chunks.SMALL_BYTES and len(neuron_slices(m, n, chunk, itemsize)) == 1:
-        # small: one block, the straight-line formulas (the least Python overhead)
-        Z = _preact(W, X, slice(0, m))
+
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
+
+    fb = FeatureBlocks(xp, n, m, X.dtype, chunk, twice=True)
+    if fb.small:  # one small block: the straight-line formulas (the least Python overhead)
+        Z = fb.form(0, lambda sl, out: _preact(W, X, sl))
         A = xp.maximum(Z, 0.0)
         e = (A @ a) * s - y
         grads = {}
@@ -136,26 +130,23 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
         if "a" in need:
             grads["a"] = (A.T @ e) * s
         return e, grads
-    slices = step_slices(m, n, chunk, itemsize, xp)
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
-    if not slices:
+    if not fb.slices:
         return -y, {k: v for k, v in (("W", gW), ("a", ga)) if v is not None}
-    keep = kept_chunks(slices, n, itemsize, xp) if len(slices) > 1 else 1
-    buf, block = step_blocks(xp, n, slices, keep, X.dtype)
-    u = xp.zeros(n, dtype=X.dtype)
-    for i, sl in enumerate(slices):
-        u += _relu_features(W, X, sl, out=block(i)) @ a[sl]
-    e = u * s - y
-    for i, sl in enumerate(slices):
-        A = block(i) if i < keep else _relu_features(W, X, sl, out=block(i))
-        if ga is not None:
-            ga[sl] = A.T @ e
-        if gW is not None:
-            xp.sign(A, out=A)  # 1[z > 0] as 0/1 in the same buffer
-            A *= e[:, None]    # D diag(e): scale the n x c block, not the n x d data
-            gW[sl] = A.T @ X
-    give_workspace(buf)
+    with fb:
+        u = xp.zeros(n, dtype=X.dtype)
+        for i, sl in enumerate(fb.slices):
+            u += fb.form(i, feat) @ a[sl]
+        e = u * s - y
+        for i, sl in enumerate(fb.slices):
+            A = fb.again(i, feat)
+            if ga is not None:
+                ga[sl] = A.T @ e
+            if gW is not None:
+                xp.sign(A, out=A)  # 1[z > 0] as 0/1 in the same buffer
+                A *= e[:, None]    # D diag(e): scale the n x c block, not the n x d data
+                gW[sl] = A.T @ X
     grads = {}
     if gW is not None:
         gW *= (a * (s / math.sqrt(d)))[:, None]
@@ -173,18 +164,18 @@ def _vjp(W, a, X, e, need, chunk=None):
     s = 1.0 / math.sqrt(m)
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
-    slices = neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize)
-    buf, view = scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
-    for sl in slices:
-        A = _relu_features(W, X, sl, out=view(sl))
-        if ga is not None:
-            ga[sl] = A.T @ e
-        if gW is not None:
-            xp.sign(A, out=A)  # 1[z > 0]
-            A *= e[:, None]
-            gW[sl] = A.T @ X
-    if buf is not None:
-        give_workspace(buf)
+
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
+
+    with FeatureBlocks(xp, X.shape[0], m, X.dtype, chunk) as fb:
+        for i, sl in enumerate(fb.slices):
+            A = fb.form(i, feat)
+            if ga is not None:
+                ga[sl] = A.T @ e
+            if gW is not None:
+                xp.sign(A, out=A)  # 1[z > 0]
+                A *= e[:, None]
+                gW[sl] = A.T @ X
     if gW is not None:
         gW *= (a * (s / math.sqrt(d)))[:, None]
     if ga is not None:
@@ -198,18 +189,18 @@ def _jvp(W, a, X, tangents, chunk=None):
     m, d = W.shape
     dW, da = tangents.get("W"), tangents.get("a")
     du = xp.zeros(X.shape[0], dtype=X.dtype)
-    slices = neuron_slices(m, X.shape[0], chunk, X.dtype.itemsize)
-    buf, view = scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
-    for sl in slices:
-        A = _relu_features(W, X, sl, out=view(sl))
-        if da is not None:
-            du += A @ da[sl]
-        if dW is not None:
-            xp.sign(A, out=A)  # 1[z > 0]
-            A *= X @ dW[sl].T
-            du += A @ a[sl] * (1.0 / math.sqrt(d))
-    if buf is not None:
-        give_workspace(buf)
+
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
+
+    with FeatureBlocks(xp, X.shape[0], m, X.dtype, chunk) as fb:
+        for i, sl in enumerate(fb.slices):
+            A = fb.form(i, feat)
+            if da is not None:
+                du += A @ da[sl]
+            if dW is not None:
+                xp.sign(A, out=A)  # 1[z > 0]
+                A *= X @ dW[sl].T
+                du += A @ a[sl] * (1.0 / math.sqrt(d))
     return du * (1.0 / math.sqrt(m))
 
 
@@ -236,14 +227,14 @@ def forward(W, a, X, *, chunk=None):
 def _forward(W, a, X, chunk=None):
     xp = array_module(W)
     u = xp.zeros(X.shape[0], dtype=X.dtype)
-    slices = neuron_slices(W.shape[0], X.shape[0], chunk, X.dtype.itemsize)
-    buf, view = scratch(xp, X.shape[0], slices, X.dtype) if slices else (None, None)
+
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
+
     with np.errstate(over="ignore", invalid="ignore"):
-        for sl in slices:
-            u += _relu_features(W, X, sl, out=view(sl)) @ a[sl]
+        with FeatureBlocks(xp, X.shape[0], W.shape[0], X.dtype, chunk) as fb:
+            for i, sl in enumerate(fb.slices):
+                u += fb.form(i, feat) @ a[sl]
         u = u * (1.0 / math.sqrt(W.shape[0]))
-    if buf is not None:
-        give_workspace(buf)
     return u
 
 
@@ -295,20 +286,20 @@ def _gram_layers(W, a, X, chunk=None):
     n, m = X.shape[0], W.shape[0]
     K1 = xp.zeros((n, n), dtype=X.dtype)
     K2 = xp.zeros((n, n), dtype=X.dtype)
-    slices = neuron_slices(m, n, chunk, X.dtype.itemsize)
-    buf, view = scratch(xp, n, slices, X.dtype) if slices else (None, None)
+
+    feat = functools.partial(_relu_features, W, X)  # feat(slice, out): the block of those neurons
+
     with np.errstate(over="ignore", invalid="ignore"):
-        for sl in slices:
-            A = _relu_features(W, X, sl, out=view(sl))
-            K2 += A @ A.T
-            xp.sign(A, out=A)  # D = 1[z > 0]
-            A *= xp.abs(a[sl])[None, :]  # D diag(|a|): (D|a|)(D|a|)^T = D diag(a^2) D^T
-            K1 += A @ A.T
+        with FeatureBlocks(xp, n, m, X.dtype, chunk) as fb:
+            for i, sl in enumerate(fb.slices):
+                A = fb.form(i, feat)
+                K2 += A @ A.T
+                xp.sign(A, out=A)  # D = 1[z > 0]
+                A *= xp.abs(a[sl])[None, :]  # D diag(|a|): (D|a|)(D|a|)^T = D diag(a^2) D^T
+                K1 += A @ A.T
+            A = None
         H1 = K1 * (X @ X.T) * (1.0 / (X.shape[1] * m))
         H2 = K2 * (1.0 / m)
-    if buf is not None:
-        del A
-        give_workspace(buf)
     return H1, H2
 
 
@@ -437,8 +428,8 @@ def model(*, chunk=None, dtype=None):
     dt = check_dtype(dtype)
     wide = dt.name == "float64"
 
-    def cast(x):
-        return x if wide else x.astype(dt, copy=False)
+    def cast(x):  # data of another float type (float32 X given directly) is computed in the model's dtype
+        return x if x.dtype is dt else x.astype(dt, copy=False)
 
     def init(m, d, seed):
         W, a = init_params(m, d, seed=seed, dtype=dt)

@@ -34,17 +34,21 @@ gadgets       XOR trees (parity_layers), F2 arithmetic, equality units
 hyperplanes   Gaussian hyperplanes, codes, separation (Chapter 1), Vershynin's first layer
 sizes         the stage parameters the lemmas prescribe, exact sizes (stage_formula, formula_info)
 construction  the four stages and build_memorizer
-baselines     Baum's one-hidden-layer construction and the counting lower bound
+baselines     Baum's one-hidden-layer construction, a Huang-style staircase, the counting lower bounds
+compare       where each construction wins (crossovers), the stage laws, by the exact formula
+size_audit    the size audit: each built network against the lemmas' prescription, by recount
 """
 from __future__ import annotations
 
-from . import baselines, construction, gadgets, hyperplanes, network, sizes
+from . import baselines, compare, size_audit, construction, gadgets, hyperplanes, network, sizes
+from .size_audit import *  # noqa: F401,F403
 from .baselines import *  # noqa: F401,F403
+from .compare import *  # noqa: F401,F403
 from .construction import *  # noqa: F401,F403
 from .gadgets import *  # noqa: F401,F403
 from .hyperplanes import *  # noqa: F401,F403
 from .network import *  # noqa: F401,F403
 from .sizes import *  # noqa: F401,F403
 
-__all__ = sorted(set(baselines.__all__ + construction.__all__ + gadgets.__all__ + hyperplanes.__all__
+__all__ = sorted(set(baselines.__all__ + compare.__all__ + size_audit.__all__ + construction.__all__ + gadgets.__all__ + hyperplanes.__all__
                      + network.__all__ + sizes.__all__))

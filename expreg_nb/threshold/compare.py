@@ -1,0 +1,184 @@
+"""Part III: where each construction wins, and the laws of the stage sizes, through the exact formulas.
+
+* :func:`deep_neurons` is the neuron count of this book's memorizer at (n, delta, d) from
+  :func:`stage_formula` (:func:`formula_info`'s parameters: the first F2 draws of a seed),
+  with the largest group at its least value ``"least"`` (ceil(n / r)), a ``"typical"``
+  value (:func:`typical_group_size`) or the accepted maximum ``"largest"`` (3 ceil(sqrt n)),
+  and a first layer of the union-bound width or, with ``first_layer="smallest"``, of
+  ceil(log2 n) units, the least any injective first layer can have (so the most favourable
+  case for the deep network).
+* :func:`crossover_n` finds, on a log grid of n, the first n where the deep network has
+  fewer neurons than Baum's construction in general position (:func:`baum_neurons`), and
+  the n from which it stays below; :func:`crossover_d` the largest d at which it wins at a
+  given n (Baum's count falls like n / d, the deep count does not depend on d).
+* :data:`STAGE_FORMS` are the predicted forms of the stages ({eq}`eq-thr-size-informative`),
+  with l = log2(n^2 / eta): k1 ~ l / delta, compression ~ l^2 / delta, hashing ~ l^3,
+  lifting ~ sqrt(n) l, memorization ~ sqrt(n); :func:`stage_table` evaluates both.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..stats import loglog_slope
+from ..seeding import check_seed
+from ..validation import as_float_array, check_choice, check_int, check_int_sequence, check_open_unit, check_sphere_distance
+from .baselines import baum_neurons
+from .hyperplanes import hyperplane_budget
+from .network import STAGES
+from .sizes import formula_info, group_bits, max_group_size, stage_formula
+
+#: Where the largest group is put in the formula (see :func:`deep_neurons`).
+GROUPS = ("least", "typical", "largest")
+
+#: First layers of the formula: the union-bound width, or the least injective width ceil(log2 n).
+FIRST_LAYERS = ("union_bound", "smallest")
+
+#: Largest n of the formulas here (:func:`formula_info` draws F2 matrices exact in float64 below 2^53).
+MAX_N = 2**53
+
+#: Most points of the log grid of :func:`crossover_n` (each costs one evaluation of the formula).
+MAX_GRID = 10**5
+
+
+def _check_formula_args(delta, d, eta, group, first_layer, seed):
+    """The arguments every formula of this module takes, checked (at the root, so errors name them)."""
+    return (check_sphere_distance(delta), check_int(d, "d", minimum=2), check_open_unit(eta, "eta"),
+            check_choice(group, "group", GROUPS), check_choice(first_layer, "first_layer", FIRST_LAYERS),
+            check_seed(seed))
+
+
+def typical_group_size(n) -> int:
+    """ceil(mu + sqrt(2 mu ln r)), mu = n / r: the usual size of the largest of r groups of a
+    uniform hash of n points (the Gaussian approximation of the maximum of r counts of mean mu)."""
+    n = check_int(n, "n", maximum=MAX_N)
+    r = 2 ** group_bits(n)
+    mu = n / r
+    return max(1, math.ceil(mu + math.sqrt(2 * mu * math.log(r)))) if r > 1 else n
+
+
+def _group_size(n, group):
+    if group == "least":
+        return None
+    if group == "typical":
+        return min(typical_group_size(n), max_group_size(n))
+    return max_group_size(n)  # "largest"
+
+
+def deep_sizes(n, delta, d, *, eta=0.01, group="typical", first_layer="union_bound", seed=0):
+    """The exact per-stage sizes (:func:`stage_formula`) of the memorizer at (n, delta, d);
+    ``n`` in [2, 2^53]."""
+    n = check_int(n, "n", minimum=2, maximum=MAX_N)
+    return _deep_sizes(n, *_check_formula_args(delta, d, eta, group, first_layer, seed))
+
+
+def _deep_sizes(n, delta, d, eta, group, first_layer, seed):
+    if first_layer == "union_bound":
+        k1 = hyperplane_budget(n, delta, eta)
+    else:  # "smallest"
+        k1 = max(1, math.ceil(math.log2(n)))
+    info = formula_info(n, delta, d, eta=eta, seed=seed, group_size=_group_size(n, group), k1=k1)
+    return stage_formula(info)
+
+
+def _deep_neurons(n, *args):
+    return sum(row["neurons"] for row in _deep_sizes(n, *args).values())
+
+
+def deep_neurons(n, delta, d, **kwargs) -> int:
+    """Neurons of the memorizer at (n, delta, d) by the exact formula (see the module text)."""
+    return sum(row["neurons"] for row in deep_sizes(n, delta, d, **kwargs).values())
+
+
+def crossover_n(d, delta, *, eta=0.01, group="typical", first_layer="union_bound", seed=0,
+                n_min=128, n_max=10**9, per_decade=60):
+    """``(n_enter, n_stay)`` on a log grid of n in [n_min, n_max]: the first n where the deep
+    network has fewer neurons than Baum's 2 ceil(floor(n/2) / d) + 1, and the first n from which
+    it stays below up to n_max (None where there is none)."""
+    args = _check_formula_args(delta, d, eta, group, first_layer, seed)
+    d = args[1]
+    n_min = check_int(n_min, "n_min", minimum=2, maximum=MAX_N)
+    n_max = check_int(n_max, "n_max", minimum=n_min, maximum=MAX_N)
+    per_decade = check_int(per_decade, "per_decade")
+    points = int(per_decade * math.log10(n_max / n_min)) + 1
+    if points > MAX_GRID:
+        raise ValueError(f"per_decade={per_decade} gives a grid of {points} values of n between n_min and "
+                         f"n_max, more than {MAX_GRID}; take fewer per decade")
+    ns = np.unique(np.logspace(math.log10(n_min), math.log10(n_max), points).astype(np.int64))
+    wins = np.array([_deep_neurons(int(n), *args) < baum_neurons(int(n), d) for n in ns])
+    enter = int(ns[np.argmax(wins)]) if wins.any() else None
+    losing = np.flatnonzero(~wins)
+    stay = None if wins[-1] == 0 else int(ns[losing[-1] + 1]) if losing.size else int(ns[0])
+    return enter, stay
+
+
+def crossover_d(n, delta, *, eta=0.01, group="typical", first_layer="union_bound", seed=0):
+    """The largest d at which the deep network has fewer neurons than Baum at n points (0 if none)."""
+    n = check_int(n, "n", minimum=2, maximum=MAX_N)
+    delta, _, eta, group, first_layer, seed = _check_formula_args(delta, 2, eta, group, first_layer, seed)
+    N = _deep_neurons(n, delta, 2, eta, group, first_layer, seed)
+    if baum_neurons(n, 2) <= N:
+        return 0
+    lo, hi = 2, max(2, n)  # Baum(n, lo) > N; Baum(n, hi) = 3 <= N
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if baum_neurons(n, mid) > N else (lo, mid)
+    return lo
+
+
+def _ell(n, eta):
+    return math.log2(n * n / eta)
+
+
+#: The predicted form of each stage's neuron count, f(n, delta, eta), l = log2(n^2 / eta).
+STAGE_FORMS = {
+    "gaussian": lambda n, delta, eta: _ell(n, eta) / delta,
+    "compression": lambda n, delta, eta: _ell(n, eta) ** 2 / delta,
+    "hashing": lambda n, delta, eta: _ell(n, eta) ** 3,
+    "lifting": lambda n, delta, eta: math.sqrt(n) * _ell(n, eta),
+    "memorization": lambda n, delta, eta: math.sqrt(n),
+}
+
+
+def stage_table(ns, delta, d, *, eta=0.01, group="typical", seed=0):
+    """A DataFrame, one row per n: each stage's neurons by the exact formula and its predicted
+    form (columns ``STAGE`` and ``STAGE_form``), and the total ``neurons``."""
+    import pandas as pd
+
+    ns = check_int_sequence(ns, "ns", minimum=2, maximum=MAX_N)
+    args = _check_formula_args(delta, d, eta, group, "union_bound", seed)
+    delta, eta = args[0], args[2]
+    rows = []
+    for n in ns:
+        sizes = _deep_sizes(int(n), *args)
+        row = {"n": int(n), "neurons": sum(s["neurons"] for s in sizes.values())}
+        for stage in STAGES:
+            row[stage] = sizes[stage]["neurons"]
+            if stage in STAGE_FORMS:
+                row[f"{stage}_form"] = STAGE_FORMS[stage](int(n), delta, eta)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def law_slopes(table, column=None):
+    """The least-squares slope of log(count) on log(predicted form) for each stage of
+    :func:`stage_table` (1 when the stage follows its form); with ``column`` (an array of
+    counts, e.g. the neurons plus n) the slope of that column against the lifting form."""
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame (from stage_table), got {type(table).__name__}")
+    missing = [c for s in STAGE_FORMS for c in (s, f"{s}_form") if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks the columns {missing} (a table from stage_table has them)")
+    if column is not None:
+        column = as_float_array(column, "column", ndim=1)
+        if column.shape[0] != len(table):
+            raise ValueError(f"column has {column.shape[0]} entries but table has {len(table)} rows; they must match")
+        return loglog_slope(table["lifting_form"], column)
+    return {s: loglog_slope(table[f"{s}_form"], table[s]) for s in STAGE_FORMS}
+
+
+__all__ = ["FIRST_LAYERS", "GROUPS", "MAX_GRID", "MAX_N", "STAGE_FORMS", "crossover_d", "crossover_n", "deep_neurons", "deep_sizes", "law_slopes",
+           "stage_table", "typical_group_size"]
