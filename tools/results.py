@@ -55,8 +55,6 @@ UNCHECKED: set[str] = {
     "lem-exp-gram-perturbation", "lem-exp-hessian", "lem-exp-hstar", "lem-exp-hvar",
     "lem-exp-initial-residual", "lem-exp-movement", "lem-exp-pd", "lem-exp-truncation",
     "thm-exp-convergence-constants",
-    "lem-relu-arccos", "lem-relu-energy", "lem-relu-family", "lem-relu-grad", "lem-relu-gram",
-    "lem-relu-spectral", "thm-relu-ntk",
     "lem-thr-all-pairs", "lem-thr-circle", "lem-thr-collision", "lem-thr-compression",
     "lem-thr-group-size", "lem-thr-memorization", "lem-thr-private", "lem-thr-separation",
     "lem-thr-unseen", "lem-thr-xor",
