@@ -39,7 +39,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .backend import array_module, to_device, to_numpy
-from .validation import as_float_array, check_int, check_real
+from .validation import (as_float_array, check_bool, check_int, check_optional_real, check_params,
+                         check_real, check_same_backend, check_str)
 
 __all__ = ["ACCEPT", "Attempt", "DENSE_MAX", "GRID", "LinearRun", "MAX_RISE", "STALL_DROP",
            "STALL_FRACTION", "Search", "judge", "lambda_max_monitor", "largest_stable", "linear_run",
@@ -64,6 +65,8 @@ def loss_rises(loss) -> tuple[int, float]:
     """``(count, largest)``: the number of steps on which the loss rose, and the largest rise
     (L(t+1) - L(t)) / L(t) (0.0 when it never rose)."""
     loss = np.asarray(to_numpy(as_float_array(loss, "loss", ndim=1)), dtype=float)
+    if (loss < 0).any():
+        raise ValueError(f"loss must be >= 0 (a squared error), got {loss[loss < 0][0]}")
     if loss.size < 2:
         return 0, 0.0
     diff = np.diff(loss)
@@ -85,6 +88,8 @@ def stall_window(steps: int, record_every: int) -> int:
 def stalled(loss_now: float, loss_before: float, drop: float = STALL_DROP) -> bool:
     """True when the loss fell by less than ``drop`` relative over the window: L(t) > (1 - drop) L(t - w)."""
     drop = check_real(drop, "drop", positive=True)
+    loss_now = check_real(loss_now, "loss_now", nonnegative=True)
+    loss_before = check_real(loss_before, "loss_before", nonnegative=True)
     return bool(loss_now > (1.0 - drop) * loss_before)
 
 
@@ -119,6 +124,10 @@ def judge(c, loss, max_lambda_max, *, result=None, accept=ACCEPT, max_rise=MAX_R
     c = check_real(c, "c", positive=True)
     accept = check_real(accept, "accept", positive=True)
     max_rise = check_real(max_rise, "max_rise", positive=True)
+    max_lambda_max = check_optional_real(max_lambda_max, "max_lambda_max")
+    stalled = check_bool(stalled, "stalled")
+    if aborted is not None:
+        aborted = check_str(aborted, "aborted", nonempty=True)
     loss = np.asarray(to_numpy(as_float_array(loss, "loss", ndim=1, finite=False)), dtype=float)
     rises, largest = loss_rises(loss[np.isfinite(loss)]) if np.isfinite(loss).any() else (0, 0.0)
     steps = int(loss.size - 1) if steps is None else check_int(steps, "steps", minimum=0)
@@ -162,6 +171,12 @@ def largest_stable(run: Callable, grid: Sequence[float] = GRID, start: int = 3) 
     """
     if not callable(run):
         raise TypeError(f"run must be callable, got {type(run).__name__}")
+    try:
+        flat = np.ndim(grid) == 1
+    except ValueError:  # a ragged sequence
+        flat = False
+    if isinstance(grid, (str, bytes, dict)) or not hasattr(grid, "__len__") or not flat:
+        raise TypeError(f"grid must be a 1-dimensional sequence of scales, got {type(grid).__name__}")
     grid = [check_real(g, "grid", positive=True) for g in grid]
     if not grid or any(b >= a for a, b in zip(grid, grid[1:])):
         raise ValueError("grid must be a non-empty sequence of scales in decreasing order")
@@ -220,6 +235,12 @@ def unit_rates(model, params, X, ratio) -> dict:
     The rates of a run at scale ``c`` are ``c`` times these: every model is normalized
     by its own kernel at its own starting point.
     """
+    from .training import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
+    X = as_float_array(X, "X", ndim=2)
+    params = check_params(model, params, X, "params")
     is_inf = isinstance(ratio, (float, np.floating)) and ratio == math.inf
     ratio = math.inf if is_inf else check_real(ratio, "ratio", nonnegative=True)
     need = ("a",) if is_inf else (("W",) if ratio == 0 else ("W", "a"))
@@ -244,6 +265,24 @@ def _kernel_matvec(model, params, X, rates):
     return mv
 
 
+def _data(X):
+    """``X`` checked (2-d, real, finite); an array is returned as it is, not copied, since the centered
+    models compare their data by identity."""
+    arr = as_float_array(X, "X", ndim=2)
+    return X if hasattr(X, "shape") and getattr(X, "dtype", None) == arr.dtype else arr
+
+
+def _check_rates(rates, model):
+    """``rates``: a mapping from trainable blocks of ``model`` to step sizes >= 0."""
+    if not isinstance(rates, Mapping):
+        raise TypeError(f"rates must be a mapping from parameter block to step size, got {type(rates).__name__}")
+    out = {k: check_real(v, f"rates[{k!r}]", nonnegative=True) for k, v in rates.items()}
+    unknown = sorted(set(out) - set(model.trainable), key=str)
+    if unknown:
+        raise ValueError(f"rates name blocks {unknown} that the model cannot train (trainable: {model.trainable})")
+    return out
+
+
 def lambda_max_monitor(model, X, rates: Mapping[str, float], *, dense_max: int = DENSE_MAX,
                        iters: int = 6) -> Callable:
     """A monitor ``params -> lambda_max(K(params))`` for :func:`expreg_nb.training.train`.
@@ -254,6 +293,12 @@ def lambda_max_monitor(model, X, rates: Mapping[str, float], *, dense_max: int =
     that along a run few steps suffice; the Ritz value is a lower bound that is exact
     to rounding once the top eigenvalue is resolved.
     """
+    from .training import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
+    X = _data(X)
+    rates = _check_rates(rates, model)
     dense_max = check_int(dense_max, "dense_max", minimum=0)
     iters = check_int(iters, "iters", minimum=2)
     n = X.shape[0]
@@ -327,6 +372,8 @@ def linear_run(mu, beta, c, *, steps, tol, record_every=10, drop=STALL_DROP, nul
     |1 - c mu_k| <= 1 for c <= 2), a stall (:func:`stalled` over :func:`stall_window`)
     or the budget ``steps``.  ``c`` > 2 is refused (that run diverges).
     """
+    check_same_backend(mu=mu, beta=beta)
+    null_tol = check_real(null_tol, "null_tol", positive=True)
     mu = np.asarray(to_numpy(as_float_array(mu, "mu", ndim=1)), dtype=float)
     beta = np.asarray(to_numpy(as_float_array(beta, "beta", ndim=1)), dtype=float)
     if mu.shape != beta.shape:

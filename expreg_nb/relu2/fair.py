@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -35,7 +36,8 @@ from .. import stability as st
 from .. import sweep
 from ..backend import to_numpy
 from ..training import DivergenceError, Model, train
-from ..validation import check_int, check_real
+from ..validation import (as_float_array, check_bool, check_choice, check_int, check_labels, check_params,
+                          check_real, check_seed)
 from . import kernels as kr
 from . import network as relu2
 
@@ -54,12 +56,26 @@ STEP_RULES = ("largest", "own_best", "network_c")
 MIN_STEPS = 500
 
 
+def _params(model, p0, X, name):
+    """``p0`` checked by the model's own rules (any model: the tests' toy models have 1-d blocks),
+    every error naming ``name``."""
+    if not isinstance(p0, Mapping):
+        raise TypeError(f"{name} must be a dict with the blocks {model.blocks}, got {type(p0).__name__}")
+    if set(p0) != set(model.blocks):
+        raise ValueError(f"{name} must be a dict with exactly the blocks {model.blocks}, got {sorted(map(str, p0))}")
+    try:
+        model.check_params(dict(p0), X)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}: {exc}") from None
+
+
 def resolve_ratio(ratio, m, d) -> float:
     """eta_a / eta_w: a number, ``"lecun"`` (m/d: the standard parameterization with one rate), or inf."""
     if isinstance(ratio, str):
         if ratio != "lecun":
             raise ValueError(f"ratio must be a number >= 0, inf or 'lecun', got {ratio!r}")
         return check_int(m, "m") / check_int(d, "d")
+    check_int(m, "m"), check_int(d, "d")
     if isinstance(ratio, (float, np.floating)) and ratio == math.inf:
         return math.inf
     return check_real(ratio, "ratio", nonnegative=True)
@@ -79,6 +95,8 @@ def kappa_bound(n, d, data_seed, ratio) -> float:
     r"""Weyl's upper bound on kappa(H1inf + ratio H2inf) of the data of ``data_seed``:
     (lmax1 + ratio lmax2) / (lmin1 + ratio lmin2) (``ratio = inf``: kappa(H2inf)); the extreme
     eigenvalues of the two limit kernels are computed once per data set (cached)."""
+    n, d, data_seed = check_int(n, "n", minimum=2), check_int(d, "d"), check_seed(data_seed, "data_seed")
+    ratio = resolve_ratio(ratio, 1, 1)
     lo1, hi1, lo2, hi2 = _limit_extremes(int(n), int(d), int(data_seed))
     if ratio == math.inf:
         return hi2 / lo2
@@ -109,6 +127,22 @@ def net_attempt(model, p0, X, y, rates1, c, *, steps, tol, record_every=10, acce
     The run records lambda_max(K(t)) every ``record_every`` steps and stops early on
     tolerance, on a stall, or as soon as lambda_max reaches ``accept`` (unstable).
     """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
+    X = st._data(X)
+    check_labels(y, X)
+    _params(model, p0, X, "p0")
+    if not isinstance(rates1, dict) or not rates1:
+        raise TypeError(f"rates1 must be a dict from parameter block to unit rate, got {type(rates1).__name__}")
+    rates1 = {k: check_real(v, f"rates1[{k!r}]", nonnegative=True) for k, v in rates1.items()}
+    if set(rates1) - set(model.trainable):
+        raise ValueError(f"rates1 names blocks the model cannot train: {sorted(map(str, rates1))}")
+    c = check_real(c, "c", positive=True)
+    steps, tol = check_int(steps, "steps"), check_real(tol, "tol", positive=True)
+    record_every = check_int(record_every, "record_every")
+    accept = check_real(accept, "accept", positive=True)
+    max_rise = check_real(max_rise, "max_rise", positive=True)
+    drop = check_real(drop, "drop", positive=True)
     rates = {k: c * v for k, v in rates1.items()}
     lam = st.lambda_max_monitor(model, X, {k: v for k, v in rates.items() if v > 0})
     state = {"lam": [], "abort": None, "stalled": False}
@@ -143,6 +177,9 @@ def net_attempt(model, p0, X, y, rates1, c, *, steps, tol, record_every=10, acce
 def lin_attempt(mu, beta, c, *, steps, tol, record_every=10, accept=st.ACCEPT, max_rise=st.MAX_RISE,
                 drop=st.STALL_DROP) -> st.Attempt:
     """The linearization's run at scale ``c`` (closed form, constant kernel with lambda_max = c)."""
+    c = check_real(c, "c", positive=True)
+    accept = check_real(accept, "accept", positive=True)
+    max_rise = check_real(max_rise, "max_rise", positive=True)
     if c >= 2:
         return st.Attempt(c, False, f"lambda_max(K) = c = {c:g} >= 2: diverges")
     run = st.linear_run(mu, beta, c, steps=steps, tol=tol, record_every=record_every, drop=drop)
@@ -162,7 +199,9 @@ def compare_fits(net_fit, net_steps, lin_fit, lin_steps, slower=SLOWER) -> str:
     slower = check_real(slower, "slower", positive=True)
     if slower < 1:
         raise ValueError(f"slower must be >= 1 (a factor of steps), got {slower}")
-    net_fit, lin_fit = bool(net_fit), bool(lin_fit)
+    net_fit, lin_fit = check_bool(net_fit, "net_fit"), check_bool(lin_fit, "lin_fit")
+    net_steps, lin_steps = check_int(net_steps, "net_steps", minimum=0), check_int(lin_steps, "lin_steps",
+                                                                                   minimum=0)
     if net_fit and not lin_fit:
         return "net only"
     if lin_fit and not net_fit:
@@ -181,6 +220,9 @@ def compare_fits(net_fit, net_steps, lin_fit, lin_steps, slower=SLOWER) -> str:
 def speedup(net_fit, net_steps, lin_fit, lin_steps) -> float:
     """lin_steps / net_steps when both fit; inf when only the network fits, 0 when only the
     linearization does, NaN when neither."""
+    net_fit, lin_fit = check_bool(net_fit, "net_fit"), check_bool(lin_fit, "lin_fit")
+    net_steps, lin_steps = check_int(net_steps, "net_steps", minimum=0), check_int(lin_steps, "lin_steps",
+                                                                                   minimum=0)
     if net_fit and lin_fit:
         return float(lin_steps) / max(float(net_steps), 1.0)
     if net_fit:
@@ -216,8 +258,10 @@ def fair_compare(model, p0, X, y, *, ratio, steps, tol=1e-3, record_every=10, st
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
-    if step_rule not in STEP_RULES:
-        raise ValueError(f"step_rule must be one of {STEP_RULES}, got {step_rule!r}")
+    step_rule = check_choice(step_rule, "step_rule", STEP_RULES)
+    X = st._data(X)
+    check_labels(y, X)
+    _params(model, p0, X, "p0")
     steps = check_int(steps, "steps")
     tol = check_real(tol, "tol", positive=True)
     record_every = check_int(record_every, "record_every")
@@ -266,6 +310,8 @@ def meanfield_model(params0, X):
     models; its rates come from the same unit-rate rule, which rescales time by m.
     """
     base = relu2.model()
+    as_float_array(X, "X", ndim=2)
+    check_params(base, params0, X, "params0")
     p0 = base.check_params(dict(params0), X)
     m = p0["W"].shape[0]
     X0 = X
@@ -325,6 +371,7 @@ def fair_task(*, n, d, md_over_n, ratio, data_seed, init_seed, labels="sign", bu
     """
     from .experiments import problem, width_for
 
+    n, init_seed = check_int(n, "n", minimum=2), check_seed(init_seed, "init_seed")
     m = width_for(md_over_n, n, d)
     r = resolve_ratio(ratio, m, d)
     X, y = problem(n, d, data_seed=data_seed, labels=labels, ratio=r)

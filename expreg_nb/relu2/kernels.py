@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from ..backend import to_numpy
-from ..validation import as_float_array, check_int, check_real
+from ..validation import as_float_array, check_int, check_real, check_same_backend
 
 __all__ = ["balance", "balance_drift", "centered_alignment", "dead_inputs", "kernel_report",
            "neuron_movement", "spectrum", "top_eigenspace_angles"]
@@ -42,11 +42,28 @@ def _square(K, name="K"):
     K = _host(K, name, 2)
     if K.shape[0] != K.shape[1]:
         raise ValueError(f"{name} must be square (n x n), got shape {K.shape}")
+    scale = float(np.abs(K).max())
+    if float(np.abs(K - K.T).max()) > 1e-8 * scale:
+        raise ValueError(f"{name} must be symmetric (a kernel matrix), got max |K - K^T| = "
+                         f"{float(np.abs(K - K.T).max()):.3g} against max |K| = {scale:.3g}")
     return K
+
+
+def _mask(live, n, name):
+    """A boolean mask of length ``n`` (NumPy or Python bools), as a host array."""
+    if live is None or isinstance(live, (str, bytes, dict)):
+        raise TypeError(f"{name} must be a boolean array of length n={n}, got {type(live).__name__}")
+    arr = np.asarray(to_numpy(live))
+    if arr.dtype != bool:
+        raise TypeError(f"{name} must be a boolean array (a mask of live inputs), got dtype {arr.dtype}")
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must be a boolean mask of length n={n}, got shape {arr.shape}")
+    return arr
 
 
 def dead_inputs(W, X):
     """Boolean mask (host, shape (n,)) of the inputs on which every neuron is inactive: <w_r, x_i> <= 0."""
+    check_same_backend(W=W, X=X)
     W, X = _host(W, "W", 2), _host(X, "X", 2)
     if W.shape[1] != X.shape[1]:
         raise ValueError(f"X has d={X.shape[1]} columns but W has d={W.shape[1]}; they must match")
@@ -58,12 +75,13 @@ def spectrum(K, live=None, *, eig=None):
 
     ``eig`` may pass the eigenvalues of that restriction when already computed.
     """
-    K = _square(K)
-    if live is None:
-        live = np.ones(K.shape[0], dtype=bool)
-    live = np.asarray(live, dtype=bool)
-    if live.shape != (K.shape[0],):
-        raise ValueError(f"live must be a boolean mask of length n={K.shape[0]}, got shape {live.shape}")
+    if live is not None and hasattr(live, "shape"):
+        check_same_backend(K=K, live=live)
+    return _spectrum(_square(K), live, eig, "live")
+
+
+def _spectrum(K, live, eig, name):
+    live = np.ones(K.shape[0], dtype=bool) if live is None else _mask(live, K.shape[0], name)
     if not live.any():
         return 0.0, 0.0, math.inf
     lam = np.linalg.eigvalsh(K[np.ix_(live, live)]) if eig is None else np.asarray(eig, dtype=float)
@@ -73,6 +91,7 @@ def spectrum(K, live=None, *, eig=None):
 
 def centered_alignment(K, y) -> float:
     """Centered kernel-target alignment y_c^T K y_c / (||HKH||_F ||y_c||^2), in [-1, 1]."""
+    check_same_backend(K=K, y=y)
     K = _square(K)
     y = _host(y, "y", 1)
     if y.shape[0] != K.shape[0]:
@@ -88,6 +107,7 @@ def centered_alignment(K, y) -> float:
 
 def top_eigenspace_angles(V0, V1):
     """Principal angles (radians, ascending) between the column spans of ``V0`` and ``V1``."""
+    check_same_backend(V0=V0, V1=V1)
     V0, V1 = _host(V0, "V0", 2), _host(V1, "V1", 2)
     if V0.shape[0] != V1.shape[0]:
         raise ValueError(f"V0 and V1 must have the same number of rows, got {V0.shape[0]} and {V1.shape[0]}")
@@ -96,6 +116,7 @@ def top_eigenspace_angles(V0, V1):
 
 def neuron_movement(W0, a0, W, a):
     """Per-neuron relative movement: ``(||w_r - w_r(0)|| / ||w_r(0)||, |a_r - a_r(0)| / rms(a(0)))``."""
+    check_same_backend(W0=W0, a0=a0, W=W, a=a)
     W0, W = _host(W0, "W0", 2), _host(W, "W", 2)
     a0, a = _host(a0, "a0", 1), _host(a, "a", 1)
     if W0.shape != W.shape or a0.shape != a.shape or a0.shape[0] != W0.shape[0]:
@@ -109,9 +130,14 @@ def neuron_movement(W0, a0, W, a):
 
 def balance(W, a, eta_w, eta_a):
     """The conserved quantity of every neuron, C_r = eta_a ||w_r||^2 - eta_w a_r^2 (host array)."""
-    W, a = _host(W, "W", 2), _host(a, "a", 1)
+    return _balance(W, a, eta_w, eta_a, "W", "a")
+
+
+def _balance(W, a, eta_w, eta_a, nw, na):
+    check_same_backend(**{nw: W, na: a})
+    W, a = _host(W, nw, 2), _host(a, na, 1)
     if a.shape[0] != W.shape[0]:
-        raise ValueError(f"a has {a.shape[0]} entries but W has {W.shape[0]} rows; they must match")
+        raise ValueError(f"{na} has {a.shape[0]} entries but {nw} has {W.shape[0]} rows; they must match")
     eta_w = check_real(eta_w, "eta_w", nonnegative=True)
     eta_a = check_real(eta_a, "eta_a", nonnegative=True)
     return eta_a * (W * W).sum(axis=1) - eta_w * a * a
@@ -119,7 +145,8 @@ def balance(W, a, eta_w, eta_a):
 
 def balance_drift(W0, a0, W, a, eta_w, eta_a) -> float:
     """max_r |C_r(T) - C_r(0)| / max_r (eta_a ||w_r(0)||^2 + eta_w a_r(0)^2): the law's relative drift."""
-    c0, c1 = balance(W0, a0, eta_w, eta_a), balance(W, a, eta_w, eta_a)
+    check_same_backend(W0=W0, a0=a0, W=W, a=a)
+    c0, c1 = _balance(W0, a0, eta_w, eta_a, "W0", "a0"), _balance(W, a, eta_w, eta_a, "W", "a")
     W0h, a0h = _host(W0, "W0", 2), _host(a0, "a0", 1)
     scale = float((eta_a * (W0h * W0h).sum(axis=1) + eta_w * a0h * a0h).max())
     if c0.shape != c1.shape:
@@ -138,11 +165,14 @@ def kernel_report(K0, KT, y, live0, liveT, *, top=16, eig0=None):
     k = min(``top``, n/4) eigenvectors; ``drift`` = ||K(T) - K(0)||_2 / ||K(0)||_2.
     ``eig0``: ``(eigenvalues, eigenvectors)`` of K(0) when already computed.
     """
+    check_same_backend(K0=K0, KT=KT, y=y)
     K0, KT = _square(K0, "K0"), _square(KT, "KT")
     if K0.shape != KT.shape:
         raise ValueError(f"K0 and KT must have one shape, got {K0.shape} and {KT.shape}")
     top = check_int(top, "top")
+    check_same_backend(K0=K0, KT=KT, y=y)
     n = K0.shape[0]
+    live0, liveT = _mask(live0, n, "live0"), _mask(liveT, n, "liveT")
     k = max(1, min(top, n // 4))
     lam0, V0 = eig0 if eig0 is not None else np.linalg.eigh(K0)
     if n <= 2048:
@@ -154,11 +184,10 @@ def kernel_report(K0, KT, y, live0, liveT, *, top=16, eig0=None):
         _, VT = eigsh(KT, k=k, which="LA", tol=1e-10)
     out = {}
     for tag, K, lam, live in (("0", K0, lam0, live0), ("T", KT, lamT, liveT)):
-        live = np.asarray(live, dtype=bool)
         # a dead input's row and column of K are exactly zero, so the spectrum on the live
         # inputs is the top (number of live inputs) eigenvalues of K
         eig = lam[-int(live.sum()):] if live.any() else None
-        lo, hi, kap = spectrum(K, live, eig=eig)
+        lo, hi, kap = _spectrum(K, live, eig, f"live{tag}")
         out.update({f"lmin{tag}": lo, f"lmax{tag}": hi, f"kappa{tag}": kap,
                     f"align{tag}": centered_alignment(K, y)})
     ang = top_eigenspace_angles(V0[:, -k:], VT[:, -k:])

@@ -14,7 +14,7 @@ relu2-width-large  the same at n = 1024 and 2048, md/n around the crossing seen 
 relu2-width-d8     d = 8 fixed, n = 16 ... 128 (n/d to 16), LeCun ratio, budget ~ kappa
 relu2-phase        n = 32, d = 8: md/n x eta_a/eta_w x labels (signs, worst case, teacher)
 relu2-alpha        n = 32, d = 8: output scale alpha (lazy to rich), the mean-field 1/m model
-relu2-robust-*     the robustness tables of the chapter's headlines on n <= 128 of relu2-width
+relu2-robust-*     the robustness tables of the chapter's headlines on n <= 64 of relu2-width
                    (md/n in ROBUST_MD): budget x10, tolerance /10, fresh seeds, each model's own
                    best step
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from .. import robustness as rb
 from ..sweep import Sweep, grid
+from ..validation import check_choice
 from .fair import fair_task
 
 #: Four data seeds and one initialization seed: 4 trials a cell (the 35-minute compute budget of
@@ -37,9 +38,9 @@ WIDTH_N = [32, 64, 128, 256, 512]
 LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0]}
 D8_N = [16, 32, 64, 128]
 D8_MD = [1.0, 2.0, 4.0]
-#: The part of relu2-width whose robustness is checked (n up to 128, four md/n: one below the rank
-#: threshold, three across the crossing).
-ROBUST_N = [32, 64, 128]
+#: The part of relu2-width whose robustness is checked (n = 32, 64, four md/n: one below the rank
+#: threshold, three across the crossing; four perturbed copies of it fit the compute budget).
+ROBUST_N = [32, 64]
 ROBUST_MD = [0.75, 2.0, 3.0, 4.0]
 #: The protocol of every width point, written out so that a perturbation can change it.
 PROTOCOL = {"budget": 5.0, "tol": 1e-3, "step_rule": "largest"}
@@ -86,15 +87,16 @@ PERTURBATIONS = {
 
 
 def robust_points(scale="full"):
-    """The baseline points of the robustness tables: relu2-width with n <= 256 (book: a few)."""
-    if scale == "book":
+    """The baseline points of the robustness tables: relu2-width with n <= 64 at md/n in ROBUST_MD
+    (book: a few)."""
+    if check_choice(scale, "scale", ("book", "full")) == "book":
         return _fixed_ratio([32], [1.5, 3.0], seeds=[0], inits=[0], record_every=10)
     return _width(ROBUST_N, mds=ROBUST_MD)
 
 
 def _robust(name):
     p = PERTURBATIONS[name]
-    return Sweep(name=name, fn=fair_task, description=f"relu2-width (n <= 256) under: {p.description}",
+    return Sweep(name=name, fn=fair_task, description=f"relu2-width (n <= 64) under: {p.description}",
                  grids={"book": p(robust_points("book")), "full": p(robust_points("full"))})
 
 

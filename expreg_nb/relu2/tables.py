@@ -26,7 +26,7 @@ import numpy as np
 
 from ..robustness import Claim, Verdict
 from ..stats import bootstrap_interval
-from ..validation import check_real
+from ..validation import check_dataframe, check_int, check_open_unit, check_real, check_seed, check_str
 
 __all__ = ["CLAIMS", "N_BOOT", "cell_median", "cell_rate", "claim_fit", "claim_kernel", "claim_net_faster",
            "claim_rank", "claim_slope", "bracketed", "critical_point", "critical_slope", "critical_table",
@@ -36,16 +36,35 @@ __all__ = ["CLAIMS", "N_BOOT", "cell_median", "cell_rate", "claim_fit", "claim_k
 N_BOOT = 1000
 
 
-def _columns(df, cols):
+def _columns(df, cols, name="df"):
     missing = sorted(set(cols) - set(df.columns))
     if missing:
-        raise ValueError(f"the table has no columns {missing}")
+        raise ValueError(f"{name}: the table has no columns {missing}")
 
 
-def _by(by):
-    if isinstance(by, str) or not all(isinstance(b, str) for b in by):
-        raise TypeError(f"by must be a list of column names, got {by!r}")
+def _table(df, name="df"):
+    return check_dataframe(df, name, what="a sweep table (a pandas DataFrame)")
+
+
+def _column(df, value, name):
+    """``value`` (argument ``name``) must name a column of ``df``."""
+    value = check_str(value, name, nonempty=True)
+    if value not in df.columns:
+        raise ValueError(f"{name} must name a column of the table, got {value!r}")
+    return value
+
+
+def _by(by, df=None):
+    if isinstance(by, str) or not isinstance(by, (list, tuple)) or not by \
+            or not all(isinstance(b, str) for b in by):
+        raise TypeError(f"by must be a non-empty list of column names, got {by!r:.60}")
+    if df is not None:
+        _columns(df, by, "by")
     return list(by)
+
+
+def _boot(n_boot, seed):
+    return check_int(n_boot, "n_boot", minimum=100), check_seed(seed, "seed")
 
 
 _BIG = 1e300
@@ -84,8 +103,10 @@ def cell_rate(df, by, col, *, groups="data_seed", n_boot=N_BOOT, seed=0):
     bootstrap interval ``low``, ``high`` over ``groups`` (NaN with fewer than two groups)."""
     import pandas as pd
 
-    by = _by(by)
-    _columns(df, by + [col, groups])
+    df = _table(df)
+    by = _by(by, df)
+    col, groups = _column(df, col, "col"), _column(df, groups, "groups")
+    n_boot, seed = _boot(n_boot, seed)
     ok = df[col].astype("boolean").fillna(False).astype(float).to_numpy()
     rows = []
     for key, idx in df.groupby(by, sort=True).indices.items():
@@ -99,8 +120,12 @@ def cell_median(df, by, col, *, groups="data_seed", where=None, n_boot=N_BOOT, s
     interval.  ``where``: a boolean column restricting the rows (e.g. ``"net_fit"``)."""
     import pandas as pd
 
-    by = _by(by)
-    _columns(df, by + [col, groups] + ([where] if where else []))
+    df = _table(df)
+    by = _by(by, df)
+    col, groups = _column(df, col, "col"), _column(df, groups, "groups")
+    if where is not None:
+        where = _column(df, where, "where")
+    n_boot, seed = _boot(n_boot, seed)
     d = df if where is None else df[df[where].astype("boolean").fillna(False).astype(bool)]
     d = d[d[col].notna()]
     # +-inf (e.g. a speed-up where only one model fits) rank beyond every finite value: carried
@@ -117,12 +142,21 @@ def cell_median(df, by, col, *, groups="data_seed", where=None, n_boot=N_BOOT, s
 def critical_point(x, rate, level=0.5) -> float:
     """The first ``x`` (sorted ascending) where ``rate`` reaches ``level``, linearly interpolated
     from the previous grid point (inf if it never does; the first x if it starts above)."""
-    x, rate = np.asarray(x, dtype=float), np.asarray(rate, dtype=float)
-    level = check_real(level, "level", positive=True)
-    if x.shape != rate.shape or x.ndim != 1 or x.size == 0:
-        raise ValueError("x and rate must be 1-dimensional arrays of one length (>= 1)")
+    from ..validation import as_float_array, check_same_backend, real_array
+
+    check_same_backend(x=x, rate=rate)
+    x = np.asarray(as_float_array(x, "x", ndim=1), dtype=float)
+    rate = np.asarray(real_array(rate, "rate", low=0.0, high=1.0), dtype=float)
+    level = check_open_unit(level, "level")
+    if rate.ndim != 1 or x.shape != rate.shape:
+        raise ValueError(f"x and rate must be 1-dimensional arrays of one length, got x {x.shape}, "
+                         f"rate {rate.shape}")
     if np.any(np.diff(x) <= 0):
         raise ValueError("x must be strictly increasing")
+    return _critical_point(x, rate, level)
+
+
+def _critical_point(x, rate, level):
     hit = np.nonzero(rate >= level)[0]
     if hit.size == 0:
         return math.inf
@@ -145,7 +179,7 @@ def _crits(weights, fit, onehot, grids, level):
     for c, grid in enumerate(grids):
         r = rate[:, col:col + grid.size]
         col += grid.size
-        out[:, c] = [critical_point(grid, ri, level) if np.isfinite(ri).all() else math.nan for ri in r]
+        out[:, c] = [_critical_point(grid, ri, level) if np.isfinite(ri).all() else math.nan for ri in r]
     return out
 
 
@@ -167,13 +201,23 @@ def _design(df, by, x):
     return onehot, cells, grids
 
 
+def _curve_args(df, level, col, by, x, groups, n_boot, seed, need_groups=True):
+    df = _table(df)
+    level = check_open_unit(level, "level")
+    col, by, x = _column(df, col, "col"), _column(df, by, "by"), _column(df, x, "x")
+    if need_groups or groups is not None:
+        groups = _column(df, groups, "groups")
+    n_boot, seed = _boot(n_boot, seed)
+    return df, level, col, by, x, groups, n_boot, seed
+
+
 def critical_table(df, *, level=0.5, col="net_fit", by="n", x="md_over_n", groups="data_seed",
                    n_boot=N_BOOT, seed=0):
     """Per value of ``by``: the critical ``x`` (:func:`critical_point` of the success rate of ``col``)
     with a bootstrap interval over ``groups`` (inf when no resample reaches ``level``)."""
     import pandas as pd
 
-    _columns(df, [by, col, x, groups])
+    df, level, col, by, x, groups, n_boot, seed = _curve_args(df, level, col, by, x, groups, n_boot, seed)
     fit = df[col].astype("boolean").fillna(False).astype(float).to_numpy()
     onehot, cells, grids = _design(df, by, x)
 
@@ -205,7 +249,7 @@ def critical_slope(df, *, level=0.5, col="net_fit", by="n", x="md_over_n", group
                    n_boot=N_BOOT, seed=0):
     """``(slope, low, high)``: least-squares slope of log(critical x) on log(``by``), the data seeds
     of every ``by`` value resampled together (a group is one (``by``, seed) pair)."""
-    _columns(df, [by, col, x, groups])
+    df, level, col, by, x, groups, n_boot, seed = _curve_args(df, level, col, by, x, groups, n_boot, seed)
     fit = df[col].astype("boolean").fillna(False).astype(float).to_numpy()
     onehot, cells, grids = _design(df, by, x)
     if len(cells) < 2:
@@ -233,7 +277,7 @@ def critical_slope(df, *, level=0.5, col="net_fit", by="n", x="md_over_n", group
 def bracketed(df, *, level=0.5, col="net_fit", by="n", x="md_over_n"):
     """The values of ``by`` whose success curve starts below ``level`` and reaches it on the grid: the
     crossing is bracketed there, not pinned to an end of the grid."""
-    _columns(df, [by, col, x])
+    df, level, col, by, x, _, _, _ = _curve_args(df, level, col, by, x, None, N_BOOT, 0, need_groups=False)
     rate = df.assign(_f=df[col].astype("boolean").fillna(False).astype(float)).groupby([by, x])["_f"].mean()
     out = []
     for key, r in rate.groupby(level=0):
@@ -245,6 +289,7 @@ def bracketed(df, *, level=0.5, col="net_fit", by="n", x="md_over_n"):
 
 def fit_floor(df):
     """Rows below the rank threshold m (d + 1) < n, where the linearization's floor is positive."""
+    df = _table(df)
     _columns(df, ["params_over_n"])
     return df[df["params_over_n"] < 1]
 
@@ -270,6 +315,8 @@ def claim_net_faster(df) -> Verdict:
     trials or more, the median speed-up lin_steps / net_steps (every trial where one of them fits:
     0 when only the linearization does, inf when only the network does) has its bootstrap interval
     above 1 in at least half of the cells and below 1 in none.  Number: that fraction of cells."""
+    df = _table(df)
+    _columns(df, ["net_fit", "lin_fit", "speedup", "data_seed"])
     by, cells = _eligible(df)
     if len(cells) == 0:
         return Verdict(False, math.nan, detail="no cell where both models fit on half the trials")
@@ -287,8 +334,13 @@ def fit_gap(df, *, groups="data_seed", n_boot=N_BOOT, seed=0):
     over ``groups`` (negative: the linearization fits more often)."""
     import pandas as pd
 
+    df = _table(df)
     by = _cells(df)
-    _columns(df, by + ["net_fit", "lin_fit", groups])
+    _columns(df, by + ["net_fit", "lin_fit"])
+    groups = _column(df, groups, "groups")
+    n_boot, seed = _boot(n_boot, seed)
+    if not by:
+        raise ValueError(f"df has none of the cell columns {_CELL}")
     diff = (df["net_fit"].astype(float) - df["lin_fit"].astype(float)).to_numpy()
     rows = []
     for key, idx in df.groupby(by, sort=True).indices.items():
@@ -302,6 +354,8 @@ def claim_fit(df) -> Verdict:
     interval of the mean of net_fit - lin_fit (:func:`fit_gap`) lie above 0, and in some it lies
     below 0.  Number: the most negative cell mean, with its interval."""
     t = fit_gap(df)
+    if t.empty:
+        return Verdict(False, math.nan, detail="an empty table")
     worst = t["gap"].idxmin()
     r = t.loc[worst]
     above, below = int((t["low"] > 0).sum()), int((t["high"] < 0).sum())
@@ -314,6 +368,7 @@ def claim_rank(df) -> Verdict:
     """"Below the rank threshold m (d + 1) < n the network does not fit": no run there fits.
     Number: the largest per-cell fit rate below the threshold, with its interval."""
     below = fit_floor(df)
+    _columns(df, ["net_fit", "data_seed"])
     if below.empty:
         return Verdict(False, math.nan, detail="no cell below the rank threshold")
     t = cell_rate(below, [c for c in _cells(df) if c not in ("alpha", "model")], "net_fit")
@@ -322,14 +377,18 @@ def claim_rank(df) -> Verdict:
                    detail=f"{len(t)} cells, {int(t['N'].sum())} runs below m(d+1) = n")
 
 
-def claim_kernel(df, min_fits=8) -> Verdict:
+def claim_kernel(df, min_fits=4) -> Verdict:
     """"The kernel's conditioning changes": in every cell with at least ``min_fits`` network fits the
     median of kappa(K(0)) / kappa(K(T)) (on the live inputs) has its bootstrap interval above 1.
-    Number: the smallest cell median, with its interval."""
+    Number: the smallest cell median, with its interval.  The default ``min_fits`` = 4 is every
+    trial of a cell of the stored grids (4 data seeds)."""
+    df = _table(df)
+    min_fits = check_int(min_fits, "min_fits")
+    _columns(df, ["net_fit", "kappa0", "kappaT", "data_seed"])
     d = df[df["net_fit"].astype("boolean").fillna(False).astype(bool)]
     d = d.assign(kappa_fall=d["kappa0"] / d["kappaT"])
-    med = cell_median(d, _cells(df), "kappa_fall")
-    med = med[med["N"] >= min_fits]
+    med = cell_median(d, _cells(df), "kappa_fall") if len(d) else None
+    med = med[med["N"] >= min_fits] if med is not None else d.iloc[:0]
     if med.empty:
         return Verdict(False, math.nan, detail=f"no cell with {min_fits} network fits")
     worst = med["median"].idxmin()
@@ -342,6 +401,7 @@ def claim_kernel(df, min_fits=8) -> Verdict:
 def claim_slope(df, below=0.5) -> Verdict:
     """"The critical md/n at fixed n/d does not grow like a power of n": the bootstrap interval of
     the slope of log(critical md/n) on log n lies below ``below`` (md ~ n^2 would give 1)."""
+    below = check_real(below, "below", positive=True)
     s, lo, hi = critical_slope(df)
     return Verdict(bool(np.isfinite(hi) and hi < below), s, lo, hi, detail=f"{df['n'].nunique()} values of n")
 
