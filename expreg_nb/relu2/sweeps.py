@@ -11,6 +11,8 @@ from each result's provenance.
 
 relu2-width        n/d = 4 fixed, n = 32 ... 512, md/n = 0.75 ... 6 (m = 3 ... 24), LeCun ratio m/d
 relu2-width-large  the same at n = 1024 and 2048, md/n around the crossing seen at n <= 512
+relu2-width-wide   n/d = 4 at n = 64 and 256, md/n = 8 ... 512 (m = 32 ... 2048): where the kernel's
+                   change falls toward the lazy regime
 relu2-width-d8     d = 8 fixed, n = 16 ... 128 (n/d to 16), LeCun ratio, budget ~ kappa
 relu2-phase        n = 32, d = 8: md/n x eta_a/eta_w x labels (signs, worst case, teacher)
 relu2-alpha        n = 32, d = 8: output scale alpha (lazy to rich), the mean-field 1/m model
@@ -36,6 +38,8 @@ WIDTH_N = [32, 64, 128, 256, 512]
 #: at n = 1024, 3 fits about a third of the time, 4 nearly always; a trial costs ~10-20 s wall there).
 #: n = 4096 (a minute a trial) does not fit the budget.
 LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0]}
+#: Widths far above the crossing (m up to 32 n at n = 64): the lazy alternative's m^(-1/2) can show.
+WIDE = {64: [8.0, 32.0, 128.0, 512.0], 256: [8.0, 32.0, 128.0]}
 D8_N = [16, 32, 64, 128]
 D8_MD = [1.0, 2.0, 4.0]
 #: The part of relu2-width whose robustness is checked (n = 32, 64, four md/n: one below the rank
@@ -58,6 +62,13 @@ def _record_every(n):
     """lambda_max(K) is recorded every 10 steps, every 20 from n = 1024 (Lanczos on Jacobian products
     costs about 12 steps a recording), every 50 at n = 4096; the loss is checked at every step."""
     return 50 if n >= 4096 else (20 if n >= 1024 else 10)
+
+
+def _wide():
+    pts = []
+    for n, mds in WIDE.items():
+        pts += _fixed_ratio([n], mds, record_every=_record_every(n))
+    return pts
 
 
 def _large():
@@ -115,6 +126,12 @@ SWEEPS = [
         grids={"book": _fixed_ratio([32], [3.0], seeds=[0], inits=[0]), "full": _large()},
     ),
     Sweep(
+        name="relu2-width-wide",
+        fn=fair_task,
+        description="the same far above the crossing: n = 64, 256, md/n = 8..512 (m to 2048)",
+        grids={"book": _fixed_ratio([64], [8.0], seeds=[0], inits=[0], record_every=10), "full": _wide()},
+    ),
+    Sweep(
         name="relu2-width-d8",
         fn=fair_task,
         description="network vs linearization at fair steps, d = 8, n = 16..128 (n/d to 16)",
@@ -150,6 +167,6 @@ SWEEPS = [
     *(_robust(name) for name in PERTURBATIONS),
 ]
 
-__all__ = ["D8_MD", "D8_N", "DATA_SEEDS", "INIT_SEEDS", "LARGE", "PERTURBATIONS", "PROTOCOL", "ROBUST_MD", "ROBUST_N",
+__all__ = ["D8_MD", "D8_N", "DATA_SEEDS", "INIT_SEEDS", "LARGE", "PERTURBATIONS", "PROTOCOL", "ROBUST_MD", "ROBUST_N", "WIDE",
            "SWEEPS",
            "WIDTH_MD", "WIDTH_N", "robust_points"]
