@@ -16,7 +16,7 @@ relu2-width-wide   n/d = 4 at n = 64 and 256, md/n = 8 ... 512 (m = 32 ... 2048)
 relu2-width-d8     d = 8 fixed, n = 16 ... 128 (n/d to 16), LeCun ratio, budget ~ kappa
 relu2-phase        n = 32, d = 8: md/n x eta_a/eta_w x labels (signs, worst case, teacher)
 relu2-alpha        n = 32, d = 8: output scale alpha (lazy to rich), the mean-field 1/m model
-relu2-robust-*     the robustness tables of the chapter's headlines on n <= 64 of relu2-width
+relu2-robust-*     the robustness tables of the chapter's headlines on n <= 128 of relu2-width
                    (md/n in ROBUST_MD): budget x10, tolerance /10, fresh seeds, each model's own
                    best step
 """
@@ -42,9 +42,9 @@ LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0]}
 WIDE = {64: [8.0, 32.0, 128.0, 512.0], 256: [8.0, 32.0, 128.0]}
 D8_N = [16, 32, 64, 128]
 D8_MD = [1.0, 2.0, 4.0]
-#: The part of relu2-width whose robustness is checked (n = 32, 64, four md/n: one below the rank
-#: threshold, three across the crossing; four perturbed copies of it fit the compute budget).
-ROBUST_N = [32, 64]
+#: The part of relu2-width whose robustness is checked (n = 32, 64, 128, four md/n: one below the
+#: rank threshold, three across the crossing; four perturbed copies of it fit the compute budget).
+ROBUST_N = [32, 64, 128]
 ROBUST_MD = [0.75, 2.0, 3.0, 4.0]
 #: The protocol of every width point, written out so that a perturbation can change it.
 PROTOCOL = {"budget": 5.0, "tol": 1e-3, "step_rule": "largest"}
@@ -98,7 +98,7 @@ PERTURBATIONS = {
 
 
 def robust_points(scale="full"):
-    """The baseline points of the robustness tables: relu2-width with n <= 64 at md/n in ROBUST_MD
+    """The baseline points of the robustness tables: relu2-width with n <= 128 at md/n in ROBUST_MD
     (book: a few)."""
     if check_choice(scale, "scale", ("book", "full")) == "book":
         return _fixed_ratio([32], [1.5, 3.0], seeds=[0], inits=[0], record_every=10)
@@ -107,7 +107,7 @@ def robust_points(scale="full"):
 
 def _robust(name):
     p = PERTURBATIONS[name]
-    return Sweep(name=name, fn=fair_task, description=f"relu2-width (n <= 64) under: {p.description}",
+    return Sweep(name=name, fn=fair_task, description=f"relu2-width (n <= 128) under: {p.description}",
                  grids={"book": p(robust_points("book")), "full": p(robust_points("full"))})
 
 
