@@ -56,8 +56,7 @@ UNCHECKED: set[str] = {
     "lem-exp-initial-residual", "lem-exp-movement", "lem-exp-pd", "lem-exp-truncation",
     "thm-exp-convergence-constants",
     "lem-thr-all-pairs", "lem-thr-circle", "lem-thr-collision", "lem-thr-compression",
-    "lem-thr-group-size", "lem-thr-memorization", "lem-thr-private", "lem-thr-separation",
-    "lem-thr-unseen", "lem-thr-xor",
+    "lem-thr-private", "lem-thr-separation",
 }
 
 
