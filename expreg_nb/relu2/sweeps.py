@@ -36,7 +36,7 @@ WIDTH_MD = [0.75, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0]
 WIDTH_N = [32, 64, 128, 256, 512]
 #: At n = 1024, 2048 only md/n around the crossing seen at n <= 512 (earlier runs: md/n = 2.5 fails
 #: at n = 1024, 3 fits about a third of the time, 4 nearly always; a trial costs ~10-20 s wall there).
-#: n = 4096 (a minute a trial) does not fit the budget.
+#: n = 4096 does not fit the budget.
 LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0]}
 #: Widths far above the crossing (m up to 32 n at n = 64): the lazy alternative's m^(-1/2) can show.
 WIDE = {64: [8.0, 32.0, 128.0, 512.0], 256: [8.0, 32.0, 128.0]}
