@@ -147,7 +147,7 @@ def measure(n=131_072, d=16, repeat=1, floor_points=4096, floor_repeat=5, kind="
     report, audit_s = None, None
     if audit:
         t = time.perf_counter()
-        report = th.audit(net, X, delta=net.info["delta"])
+        report = th.audit(net, X, delta=kw["delta"] if "delta" in kw else th.check_setting(X)[1], seed=0)
         audit_s = time.perf_counter() - t
     peak = peak_gib()
     return {"n": n, "d": d, "kind": kind, "repeat": repeat, "neurons": net.n_neurons, "weights": net.n_weights,
