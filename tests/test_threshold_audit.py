@@ -364,6 +364,19 @@ def test_crossover_with_baum():
     assert th.crossover_n(256, 0.5, n_min=10**5, n_max=10**8, per_decade=20) == (None, None)
 
 
+def test_sign_changes_are_exact_and_agree_with_crossover_n():
+    ch = th.sign_changes(16, 0.5, n_min=10**6, n_max=10**7, per_decade=200)
+    for n, w in zip(ch.n, ch.deep_wins):  # rules out: a change mislocated by the grid
+        assert (th.deep_neurons(int(n), 0.5, 16) < bl.baum_neurons(int(n), 16)) == w
+        assert (th.deep_neurons(int(n) - 1, 0.5, 16) < bl.baum_neurons(int(n) - 1, 16)) != w
+    # rules out: a single crossover (the sawtooth of T and r: wins, loses, wins again)
+    assert list(ch.deep_wins) == [True, False, True, False, True]
+    assert ch.n.iloc[-1] == 2**22 + 1  # rules out: "for good" anywhere but where r doubles
+    # rules out: crossover_n disagreeing with the changes it is computed from
+    assert th.crossover_n(16, 0.5, n_min=10**6, n_max=10**7, per_decade=200) == (ch.n.iloc[0], ch.n.iloc[-1])
+    assert th.sign_changes(256, 0.5, n_min=10**5, n_max=10**6, per_decade=20).empty  # no change: no row
+
+
 def test_deep_formula_matches_builds():
     for n in (512, 2048):
         X = data.separated_points(n, 16, 0.5, seed=1)
