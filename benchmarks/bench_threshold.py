@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_threshold.py                    # n=131072, d=16
     .venv/bin/python benchmarks/bench_threshold.py --n 16384 --d 16   # a quick run
     .venv/bin/python benchmarks/bench_threshold.py --data shell --n 3500000 --plan 65536,262144,524288 \
-        --max-gib 12                                                  # past the crossover with Baum
+        --max-gib 12                                                  # past the first crossover with Baum
 
 ``--data shell`` draws the points from the norm-8 shell of Z^16 (delta = 1/2 exactly, no O(n^2)
 distance check: ``verify_delta=False``).  ``--plan N1,N2,...`` first runs the same benchmark at

@@ -202,7 +202,7 @@ SWEEPS = [
         description="the memorizer built, verified, audited and used to predict on n points of the norm-8 "
                     "shell of Z^16 (delta = 1/2), beside Baum's 2 ceil(n_min/16) + 1 neurons on the same labels",
         # the small rows are what a recheck reruns (the cheapest rows that show every axis);
-        # the last row is the build past the crossover
+        # the last row is the build past the first crossover (in a window of the sawtooth)
         grids={"book": sweep.grid(n=[256, 2**12], seed=[0, 1]),
                "full": sweep.grid(n=[256, 512, 1024, 2048], seed=[0, 1]) + [{"n": 3_500_000, "seed": 0}]},
     ),
