@@ -100,6 +100,7 @@ def test_smallest_first_layer_saves_neurons():
     assert th.audit(small, X, first_layer="smallest", seed=0).ok
 
 
+# checks: lem-thr-unseen (default u on fresh points, output 1 only with a matched vote)
 def test_unseen_points_get_the_defined_default():
     X = data.separated_points(400, 8, 0.3, seed=0)
     U = data.sphere(5000, 8, seed=9)
@@ -124,6 +125,7 @@ def test_unseen_points_get_the_defined_default():
     assert matched.min() == 0 and pred[matched == 0].max() == 0
 
 
+# checks: lem-thr-group-size (failure rate of L > 3 ceil(sqrt n) under the bound)
 def test_group_size_lemma_bound_holds():
     n = 1024
     z = make_rng(0, "t", "z").choice(2**20, n, replace=False)

@@ -58,8 +58,7 @@ UNCHECKED: set[str] = {
     "lem-relu-arccos", "lem-relu-energy", "lem-relu-family", "lem-relu-grad", "lem-relu-gram",
     "lem-relu-spectral", "thm-relu-ntk",
     "lem-thr-all-pairs", "lem-thr-circle", "lem-thr-collision", "lem-thr-compression",
-    "lem-thr-group-size", "lem-thr-memorization", "lem-thr-private", "lem-thr-separation",
-    "lem-thr-unseen", "lem-thr-xor",
+    "lem-thr-private", "lem-thr-separation",
 }
 
 
