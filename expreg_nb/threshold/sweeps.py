@@ -138,7 +138,7 @@ def map_data(kind, n, d, data_seed):
         X = data.simplex_points(n, 0.5, max(n, d))
     else:  # "clusters"
         rng = make_rng(data_seed, "part3", "clusters")
-        centres = data.separated_points(max(1, n // 8), d, 0.5, seed=data_seed)
+        centres = to_numpy(data.separated_points(max(1, n // 8), d, 0.5, seed=data_seed))  # host: noise added
         X = np.repeat(centres, 8, axis=0)[:n] + 0.02 * rng.standard_normal((n, d))
         X /= np.linalg.norm(X, axis=1, keepdims=True)
     return X, data.min_distance(X)
