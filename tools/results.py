@@ -57,8 +57,6 @@ UNCHECKED: set[str] = {
     "thm-exp-convergence-constants",
     "lem-relu-arccos", "lem-relu-energy", "lem-relu-family", "lem-relu-grad", "lem-relu-gram",
     "lem-relu-spectral", "thm-relu-ntk",
-    "lem-thr-all-pairs", "lem-thr-circle", "lem-thr-collision", "lem-thr-compression",
-    "lem-thr-private", "lem-thr-separation",
 }
 
 
