@@ -55,8 +55,6 @@ UNCHECKED: set[str] = {
     "lem-exp-gram-perturbation", "lem-exp-hessian", "lem-exp-hstar", "lem-exp-hvar",
     "lem-exp-initial-residual", "lem-exp-movement", "lem-exp-pd", "lem-exp-truncation",
     "thm-exp-convergence-constants",
-    "lem-thr-all-pairs", "lem-thr-circle", "lem-thr-collision", "lem-thr-compression",
-    "lem-thr-private", "lem-thr-separation",
 }
 
 

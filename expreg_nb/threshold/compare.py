@@ -7,7 +7,9 @@
   and a first layer of the union-bound width or, with ``first_layer="smallest"``, of
   ceil(log2 n) units, the least any injective first layer can have (so the most favourable
   case for the deep network).
-* :func:`crossover_n` finds, on a log grid of n, the first n where the deep network has
+* :func:`sign_changes` lists every n where the winner changes (the count has a sawtooth: T and
+  r double at powers of two), each located exactly by bisection; :func:`crossover_n` finds from
+  them the first n where the deep network has
   fewer neurons than Baum's construction in general position (:func:`baum_neurons`), and
   the n from which it stays below; :func:`crossover_d` the largest d at which it wins at a
   given n (Baum's count falls like n / d, the deep count does not depend on d).
@@ -91,26 +93,67 @@ def deep_neurons(n, delta, d, **kwargs) -> int:
     return sum(row["neurons"] for row in deep_sizes(n, delta, d, **kwargs).values())
 
 
+def _wins(n, d, args):
+    return _deep_neurons(int(n), *args) < baum_neurons(int(n), d)
+
+
+def _sign_changes(d, args, n_min, n_max, per_decade):
+    """(ns, wins on the grid, [(n, wins from n on)] at each change, located exactly by bisection)."""
+    points = int(per_decade * math.log10(n_max / n_min)) + 1
+    if points > MAX_GRID:
+        raise ValueError(f"per_decade={per_decade} gives a grid of {points} values of n between n_min and "
+                         f"n_max, more than {MAX_GRID}; take fewer per decade")
+    ns = np.unique(np.r_[np.logspace(math.log10(n_min), math.log10(n_max), points).astype(np.int64), n_max])
+    wins = np.array([_wins(n, d, args) for n in ns])
+    changes = []
+    for i in np.flatnonzero(wins[1:] != wins[:-1]):
+        lo, hi = int(ns[i]), int(ns[i + 1])  # state(lo) != state(hi): the first n of hi's state
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if _wins(mid, d, args) == wins[i] else (lo, mid)
+        changes.append((hi, bool(wins[i + 1])))
+    return ns, wins, changes
+
+
+def sign_changes(d, delta, *, eta=0.01, group="typical", first_layer="union_bound", seed=0,
+                 n_min=128, n_max=10**9, per_decade=60):
+    """Every change of the winner between the deep network and Baum's 2 ceil(floor(n/2) / d) + 1
+    neurons on a log grid of n in [n_min, n_max], each located exactly (bisection between its grid
+    neighbours): a DataFrame with one row per change, ``n`` (the first n of the new state),
+    ``deep_wins`` (from n on), ``deep`` and ``baum`` (the two counts at n).  Changes closer
+    together than the grid's step can be missed: take ``per_decade`` large."""
+    import pandas as pd
+
+    args = _check_formula_args(delta, d, eta, group, first_layer, seed)
+    n_min = check_int(n_min, "n_min", minimum=2, maximum=MAX_N)
+    n_max = check_int(n_max, "n_max", minimum=n_min, maximum=MAX_N)
+    per_decade = check_int(per_decade, "per_decade")
+    _, _, changes = _sign_changes(args[1], args, n_min, n_max, per_decade)
+    return pd.DataFrame({"n": [c[0] for c in changes], "deep_wins": [c[1] for c in changes],
+                         "deep": [_deep_neurons(c[0], *args) for c in changes],
+                         "baum": [baum_neurons(c[0], args[1]) for c in changes]},
+                        columns=["n", "deep_wins", "deep", "baum"])
+
+
 def crossover_n(d, delta, *, eta=0.01, group="typical", first_layer="union_bound", seed=0,
                 n_min=128, n_max=10**9, per_decade=60):
-    """``(n_enter, n_stay)`` on a log grid of n in [n_min, n_max]: the first n where the deep
-    network has fewer neurons than Baum's 2 ceil(floor(n/2) / d) + 1, and the first n from which
-    it stays below up to n_max (None where there is none)."""
+    """``(n_enter, n_stay)`` for n in [n_min, n_max]: the first n where the deep network has fewer
+    neurons than Baum's 2 ceil(floor(n/2) / d) + 1, and the first n from which it stays below up
+    to n_max (None where there is none); both exact at the changes :func:`sign_changes` finds
+    on a log grid of ``per_decade`` points per decade."""
     args = _check_formula_args(delta, d, eta, group, first_layer, seed)
     d = args[1]
     n_min = check_int(n_min, "n_min", minimum=2, maximum=MAX_N)
     n_max = check_int(n_max, "n_max", minimum=n_min, maximum=MAX_N)
     per_decade = check_int(per_decade, "per_decade")
-    points = int(per_decade * math.log10(n_max / n_min)) + 1
-    if points > MAX_GRID:
-        raise ValueError(f"per_decade={per_decade} gives a grid of {points} values of n between n_min and "
-                         f"n_max, more than {MAX_GRID}; take fewer per decade")
-    ns = np.unique(np.logspace(math.log10(n_min), math.log10(n_max), points).astype(np.int64))
-    wins = np.array([_deep_neurons(int(n), *args) < baum_neurons(int(n), d) for n in ns])
-    enter = int(ns[np.argmax(wins)]) if wins.any() else None
-    losing = np.flatnonzero(~wins)
-    stay = None if wins[-1] == 0 else int(ns[losing[-1] + 1]) if losing.size else int(ns[0])
-    return enter, stay
+    ns, wins, changes = _sign_changes(d, args, n_min, n_max, per_decade)
+    if not wins.any():
+        return None, None
+    enter = int(ns[0]) if wins[0] else next(n for n, w in changes if w)
+    if not wins[-1]:
+        return enter, None
+    ups = [n for n, w in changes if w]
+    return enter, ups[-1] if ups else int(ns[0])
 
 
 def crossover_d(n, delta, *, eta=0.01, group="typical", first_layer="union_bound", seed=0):
@@ -181,4 +224,4 @@ def law_slopes(table, column=None):
 
 
 __all__ = ["FIRST_LAYERS", "GROUPS", "MAX_GRID", "MAX_N", "STAGE_FORMS", "crossover_d", "crossover_n", "deep_neurons", "deep_sizes", "law_slopes",
-           "stage_table", "typical_group_size"]
+           "sign_changes", "stage_table", "typical_group_size"]
