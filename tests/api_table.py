@@ -852,6 +852,13 @@ SPECS: list[Spec] = [
         lambda p: dict(n=1000, delta=0.5, d=16, eta=0.01, group="typical", first_layer="union_bound", seed=0),
         dict(n="count_capped", delta="distance", d="count_d2", eta="prob", group="choice", first_layer="choice"))
       for f in (th.deep_sizes, th.deep_neurons)],
+    S("th.group_bits_table", th.group_bits_table,
+      lambda p: dict(n=1000, delta=0.5, d=16, eta=0.01, extra=2),
+      dict(n="count_capped", delta="distance", d="count_d2", eta="prob", extra="bits0")),
+    S("th.best_groups_sign_changes", th.best_groups_sign_changes,
+      lambda p: dict(d=16, delta=0.5, eta=0.01, extra=1, n_min=128, n_max=10**4, per_decade=4),
+      dict(d="count_d2", delta="distance", eta="prob", extra="bits0", n_min="count_capped",
+           n_max="count_capped", per_decade="int_pos")),
     S("th.crossover_n", th.crossover_n,
       lambda p: dict(d=16, delta=0.5, eta=0.01, group="typical", first_layer="union_bound", seed=0, n_min=128,
                      n_max=10**4, per_decade=4),

@@ -429,3 +429,20 @@ def test_past_crossover_task_small():
     assert sweeps.past_crossover_task(4096, probes=500) == row
     with pytest.raises(th.NetworkTooLargeError):  # rules out: a memory cap that is not enforced
         sweeps.past_crossover_task(4096, probes=500, max_gib=1e-4)
+
+
+def test_more_groups_remove_the_sawtooth():
+    n = 3_994_080  # the whole Z^16 shell: with the fewest groups Baum is smaller there
+    t = th.group_bits_table(n, 0.5, 16, extra=4)
+    # rules out: a j = 0 row that is not the construction's number of groups
+    assert t.r.iloc[0] == 2 ** th.group_bits(n) and list(t.j) == [0, 1, 2, 3, 4]
+    # rules out: more groups never helping (then the number of groups would decide nothing)
+    assert t.neurons.min() < bl.baum_neurons(n, 16) < t.neurons.iloc[0]
+    ch = th.best_groups_sign_changes(16, 0.5, extra=4, n_min=10**5, n_max=10**8, per_decade=50)
+    # rules out: a sawtooth left at the best number of groups
+    assert len(ch) == 1 and bool(ch.deep_wins.iloc[0])
+    n0 = int(ch.n.iloc[0])
+    # rules out: a change located off by one (the winner at n0 - 1 is Baum)
+    assert th.group_bits_table(n0, 0.5, 16, extra=4).neurons.min() < bl.baum_neurons(n0, 16)
+    # rules out: the same, at n0 - 1
+    assert th.group_bits_table(n0 - 1, 0.5, 16, extra=4).neurons.min() >= bl.baum_neurons(n0 - 1, 16)
