@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_threshold.py                    # n=131072, d=16
     .venv/bin/python benchmarks/bench_threshold.py --n 16384 --d 16   # a quick run
     .venv/bin/python benchmarks/bench_threshold.py --data shell --n 3500000 --plan 65536,262144,524288 \
-        --max-gib 12                                                  # past the crossover with Baum
+        --max-gib 12                                                  # past the first crossover with Baum
 
 ``--data shell`` draws the points from the norm-8 shell of Z^16 (delta = 1/2 exactly, no O(n^2)
 distance check: ``verify_delta=False``).  ``--plan N1,N2,...`` first runs the same benchmark at
@@ -147,7 +147,7 @@ def measure(n=131_072, d=16, repeat=1, floor_points=4096, floor_repeat=5, kind="
     report, audit_s = None, None
     if audit:
         t = time.perf_counter()
-        report = th.audit(net, X, delta=net.info["delta"])
+        report = th.audit(net, X, delta=kw["delta"] if "delta" in kw else th.check_setting(X)[1], seed=0)
         audit_s = time.perf_counter() - t
     peak = peak_gib()
     return {"n": n, "d": d, "kind": kind, "repeat": repeat, "neurons": net.n_neurons, "weights": net.n_weights,

@@ -6,6 +6,8 @@ backend      NumPy/CuPy selection (``EXPREG_BACKEND``), ``to_numpy``
 scale        problem sizes (``EXPREG_SCALE``)
 seeding      reproducible host-side random streams
 training     models as pure functions, the one trainer (train, TrainResult), linearize
+stability    one step rule for every model: the largest stable step of a grid, stalls,
+             closed-form runs of constant kernels, a matrix-free lambda_max monitor
 sweep        grids of runs on any executor (serial, processes, Dask), named sweeps, results store
 recheck      stored results rerun on load: the seeded sample rule, the column comparison
 provenance   the git state and package versions recorded with a stored result
@@ -19,7 +21,8 @@ landing      the landing page's panels
 One subpackage per Part, named after its model (each ``__init__`` re-exports its public names):
 
 exponential/  Part I, exponential regression: network, bounds, reference, experiments, sweeps
-relu2/        Part II, two-layer ReLU network with two learning rates: network, experiments, sweeps
+relu2/        Part II, two-layer ReLU network with two learning rates: network, kernels, fair,
+              experiments, tables, sweeps
 threshold/    Part III, deep threshold memorizer: network, gadgets, hyperplanes, sizes,
               construction, baselines
 """

@@ -565,8 +565,8 @@ def _recheck_main(name: str | None, scale: str, mode: str, root) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # run the imported module's main, not this __main__ copy: the Parts' entry points build their
-    # Sweep objects from expreg_nb.sweep, whose classes are not this copy's
+    # run the package's own module, not this __main__ copy: the entry points' Sweep objects are
+    # instances of expreg_nb.sweep.Sweep, which a second copy of this module would not recognize
     from expreg_nb.sweep import main as _main
 
     raise SystemExit(_main())

@@ -172,6 +172,7 @@ def gradient_descent(
     progress: bool | None = None,
     desc: str = "gradient descent",
     rate_names: Mapping[str, str] | None = None,
+    stop: Callable | None = None,
 ) -> tuple[dict, History]:
     """Run full-batch gradient descent on ``0.5 * ||residual(params)||^2``.
 
@@ -193,6 +194,9 @@ def gradient_descent(
         Stop early once ``loss[t] / loss[0] <= tol``.
     rate_names
         How to call each rate in error messages (``{"W": "eta"}``).
+    stop
+        ``stop(losses) -> bool``, called at every recorded step after the monitors
+        with the losses so far; ``True`` ends the run there (a stall rule, say).
     progress
         ``True``/``False`` to force the tqdm bar on/off; ``None`` shows it for
         runs of at least :data:`PROGRESS_MIN_STEPS` steps (and respects
@@ -213,6 +217,8 @@ def gradient_descent(
         tol = check_real(tol, "tol", positive=True)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
+    if stop is not None and not callable(stop):
+        raise TypeError(f"stop must be callable or None, got {type(stop).__name__}")
     if not isinstance(desc, str):
         raise TypeError(f"desc must be a str, got {type(desc).__name__}")
     if rate_names is not None and not isinstance(rate_names, Mapping):
@@ -253,6 +259,8 @@ def gradient_descent(
                 last = t == steps or converged
                 if t % record_every == 0 or last:
                     record(t)
+                    if not last and stop is not None and stop(losses):
+                        last = True
                 if last:
                     break
                 for k in active:
@@ -508,6 +516,7 @@ def train(
     tol: float | None = None,
     progress: bool | None = None,
     rate_names: Mapping[str, str] | None = None,
+    stop: Callable | None = None,
 ) -> TrainResult:
     """Gradient descent on ``model``: ``p[k] <- p[k] - rates[k] * dL/dp[k]`` for ``steps`` steps.
 
@@ -541,6 +550,9 @@ def train(
         tqdm progress bar: ``None`` shows it for long runs, ``False`` silences it.
     rate_names
         Names of the rates in error messages (``{"W": "eta"}``).
+    stop
+        ``stop(losses) -> bool`` at every recorded step: ``True`` ends the run
+        (see :func:`gradient_descent`).
 
     Raises :class:`DivergenceError` (naming the step) when the loss stops being finite.
     """
@@ -590,6 +602,6 @@ def train(
     params, history = gradient_descent(
         params0, objective, rates, steps, monitors=mons, record_every=record_every, tol=tol,
         progress=progress, desc=f"{model.name} m={params0[model.blocks[0]].shape[0]}",
-        rate_names=rate_names,
+        rate_names=rate_names, stop=stop,
     )
     return TrainResult(model=model, params=params, params0=params0, rates=dict(rates), history=history)

@@ -44,7 +44,12 @@ from expreg_nb import threshold as th
 from expreg_nb import validation as V
 from expreg_nb.exponential import bounds, experiments as E, reference as ref, theorem as thm, widthlaw as wl
 from expreg_nb.exponential import sweeps as exsw
+from expreg_nb import stability as st
 from expreg_nb.relu2 import experiments as R2
+from expreg_nb.relu2 import fair as RF
+from expreg_nb.relu2 import kernels as RK
+from expreg_nb.relu2 import sweeps as RS
+from expreg_nb.relu2 import tables as RT
 from expreg_nb.threshold import sweeps as tsw
 
 MATRIX, VECTOR = "matrix", "vector"
@@ -119,6 +124,26 @@ class Problem:
     @property
     def p0(self):
         return {"W": self.Wr, "a": self.ar}
+
+    @property
+    def fair_table(self):
+        """A small table of the shape of the fair sweeps (relu2-width): two n, three md/n, two data seeds."""
+        import pandas as pd
+
+        def make():
+            rows = []
+            for n in (8, 16):
+                for md, fits in ((0.5, (0, 0)), (1.0, (1, 0)), (2.0, (1, 1))):
+                    for s in (0, 1):
+                        nf, lf = bool(fits[s] or md > 1), bool(md >= 1)
+                        rows.append(dict(n=n, d=n // 4, md_over_n=md, data_seed=s, init_seed=0, net_fit=nf,
+                                         lin_fit=lf, net_steps=10 + s, lin_steps=25 + 3 * s,
+                                         speedup=RF.speedup(nf, 10 + s, lf, 25 + 3 * s),
+                                         params_over_n=md * (n // 4 + 1) / n * 4 / 4 if md >= 1 else 0.5,
+                                         net_rel_loss=1e-4 if nf else 0.5, lin_floor=0.0 if md >= 1 else 0.3,
+                                         kappa0=40.0 + s, kappaT=10.0 + s, error=None))
+            return pd.DataFrame(rows)
+        return self._get("fair_table", make)
 
     @property
     def table(self):
@@ -463,21 +488,8 @@ SPECS: list[Spec] = [
       dict(X="matrix_nonzero_rows", ratio="real_nonneg")),
     S("R2.problem", R2.problem, lambda p: dict(n=4, d=2, data_seed=0, labels="sign", ratio=1.0),
       dict(n="size", d="size", ratio="real_nonneg")),
-    S("R2.compare", R2.compare,
-      lambda p: dict(model=p.model, p0=p.p0, X=p.X, y=p.y, ratio=1.0, c=0.5, steps=2, tol=1e-3,
-                     record_every=1, record=("lambda_max",), rate_scale=1.0, accept=1.8, max_halvings=1),
-      dict(model="model", p0="params", record="record", rate_scale="real_pos", accept="real_pos",
-           max_halvings="int_nonneg"), XY),
-    S("R2.fit_task", R2.fit_task,
-      lambda p: dict(n=4, d=2, md_over_n=1.0, ratio=1.0, data_seed=0, init_seed=0, c=0.5, steps=2, tol=1e-3,
-                     labels="sign"),
-      dict(n="size", d="size")),
     S("R2.alpha_model", R2.alpha_model, lambda p: dict(alpha=2.0, params0=p.p0, X=p.X),
       dict(alpha="real_pos", params0="params")),
-    S("R2.alpha_task", R2.alpha_task,
-      lambda p: dict(n=4, d=2, md_over_n=1.0, alpha=1.0, data_seed=0, init_seed=0, ratio=1.0, c=0.5, steps=2,
-                     tol=1e-3, labels="sign"),
-      dict(n="size", d="size", alpha="real_nonneg")),
     S("R2.sharpening_run", R2.sharpening_run,
       lambda p: dict(n=4, d=2, md_over_n=1.0, c=0.5, data_seed=0, init_seed=0, ratio=1.0, steps=2, tol=1e-3,
                      record_every=1),
@@ -485,12 +497,118 @@ SPECS: list[Spec] = [
     S("R2.sharpening_task", R2.sharpening_task,
       lambda p: dict(n=4, d=2, md_over_n=1.0, c=0.5, data_seed=0, init_seed=0, ratio=1.0, steps=2, tol=1e-3),
       dict(n="size", d="size")),
-    S("R2.success_table", R2.success_table,
-      lambda p: dict(df=p.table, by=["md_over_n"], col="net_fit", z=1.96),
-      dict(df="dataframe", by="columns", col="column", z="z")),
-    S("R2.critical_md_over_n", R2.critical_md_over_n,
-      lambda p: dict(table=R2.success_table(p.table, ["md_over_n"]), level=0.5),
-      dict(table="success_table")),
+    # ------------------------------------------------------------------ Part II: the fair step rule
+    S("st.loss_rises", st.loss_rises, lambda p: dict(loss=np.array([3.0, 2.0, 2.5, 1.0])), dict(loss="pos_vector")),
+    S("st.stall_window", st.stall_window, lambda p: dict(steps=100, record_every=10), dict(steps="int_pos")),
+    S("st.stalled", st.stalled, lambda p: dict(loss_now=1.0, loss_before=2.0, drop=1e-3),
+      dict(loss_now="real_nonneg", loss_before="real_nonneg", drop="real_pos")),
+    S("st.judge", st.judge,
+      lambda p: dict(c=0.5, loss=np.array([2.0, 1.0]), max_lambda_max=1.0, result=None, accept=1.8,
+                     max_rise=0.01, stalled=False, aborted=None, steps=None),
+      dict(loss="any", max_lambda_max="real_or_nan", result="any", accept="real_pos", max_rise="real_pos",
+           stalled="flag", aborted="label_or_none", steps="seed_or_none")),
+    S("st.largest_stable", st.largest_stable,
+      lambda p: dict(run=lambda c: st.judge(c, [1.0, 0.5], c), grid=(1.6, 0.8, 0.4), start=1),
+      dict(run="callable", grid="pos_vector", start="int_nonneg")),
+    S("st.unit_rates", st.unit_rates, lambda p: dict(model=p.model, params=p.p0, X=p.X, ratio=1.0),
+      dict(model="model", params="params")),
+    S("st.lambda_max_monitor", st.lambda_max_monitor,
+      lambda p: dict(model=p.model, X=p.X, rates={"W": 0.1, "a": 0.1}, dense_max=64, iters=6),
+      dict(model="model", rates="rates", dense_max="int_nonneg", iters="int_pos")),
+    S("st.linear_run", st.linear_run,
+      lambda p: dict(mu=np.array([0.2, 0.5, 1.0]), beta=np.array([1.0, 0.5, 0.25]), c=0.5, steps=50, tol=1e-3,
+                     record_every=10, drop=1e-3, null_tol=1e-10),
+      dict(mu="pos_vector", beta="pos_vector", drop="real_pos", null_tol="real_pos"),
+      dict(mu=[("len", "beta")], beta=[("len", "mu")])),
+    # ------------------------------------------------------------------ Part II: fair comparison
+    S("RF.resolve_ratio", RF.resolve_ratio, lambda p: dict(ratio=1.0, m=4, d=2), dict(m="int_pos", d="int_pos")),
+    S("RF.kappa_bound", RF.kappa_bound, lambda p: dict(n=8, d=2, data_seed=0, ratio=1.0),
+      dict(n="size", d="size")),
+    S("RF.budget_steps", RF.budget_steps, lambda p: dict(n=8, d=2, data_seed=0, ratio=1.0, budget=1.0, tol=1e-3),
+      dict(n="size", d="size")),
+    S("RF.compare_fits", RF.compare_fits,
+      lambda p: dict(net_fit=True, net_steps=10, lin_fit=True, lin_steps=30, slower=2.0),
+      dict(net_fit="flag", lin_fit="flag", net_steps="int_nonneg", lin_steps="int_nonneg", slower="real_pos")),
+    S("RF.speedup", RF.speedup, lambda p: dict(net_fit=True, net_steps=10, lin_fit=True, lin_steps=30),
+      dict(net_fit="flag", lin_fit="flag", net_steps="int_nonneg", lin_steps="int_nonneg")),
+    S("RF.lin_attempt", RF.lin_attempt,
+      lambda p: dict(mu=np.array([0.2, 0.5, 1.0]), beta=np.array([1.0, 0.5, 0.25]), c=0.5, steps=50, tol=1e-3,
+                     record_every=10, accept=1.8, max_rise=0.01, drop=1e-3),
+      dict(mu="pos_vector", beta="pos_vector", accept="real_pos", max_rise="real_pos", drop="real_pos"),
+      dict(mu=[("len", "beta")], beta=[("len", "mu")])),
+    S("RF.net_attempt", RF.net_attempt,
+      lambda p: dict(model=p.model, p0=p.p0, X=p.X, y=p.y, rates1={"W": 0.1, "a": 0.1}, c=0.5, steps=5, tol=1e-3,
+                     record_every=1, accept=1.8, max_rise=0.01, drop=1e-3),
+      dict(model="model", p0="params", rates1="rates", accept="real_pos", max_rise="real_pos", drop="real_pos"),
+      XY),
+    S("RF.fair_compare", RF.fair_compare,
+      lambda p: dict(model=p.model, p0=p.p0, X=p.X, y=p.y, ratio=1.0, steps=5, tol=1e-3, record_every=1,
+                     step_rule="largest", start=2, grid=(1.6, 0.8, 0.4)),
+      dict(model="model", p0="params", step_rule="choice", start="int_nonneg", grid="pos_vector"), XY),
+    S("RF.meanfield_model", RF.meanfield_model, lambda p: dict(params0=p.p0, X=p.X), dict(params0="params")),
+    S("RF.fair_task", RF.fair_task,
+      lambda p: dict(n=4, d=2, md_over_n=1.0, ratio=1.0, data_seed=0, init_seed=0, labels="sign", budget=0.01,
+                     tol=1e-3, step_rule="largest", model="net", alpha=0.0, record_every=10),
+      dict(n="size_2", d="size", step_rule="choice", model="choice", alpha="real_nonneg")),
+    S("R2.teacher_labels", R2.teacher_labels, lambda p: dict(X=p.X, seed=0)),
+    S("RS.robust_points", RS.robust_points, lambda p: dict(scale="book"), dict(scale="scale")),
+    # ------------------------------------------------------------------ Part II: the kernel's change
+    S("RK.dead_inputs", RK.dead_inputs, lambda p: dict(W=p.Wr, X=p.X), {}, WX),
+    S("RK.spectrum", RK.spectrum,
+      lambda p: dict(K=relu2.combined_kernel(p.Wr, p.ar, p.X, 0.5, 0.5), live=np.ones(p.n, bool), eig=None),
+      dict(K="sym_matrix", live="mask_or_none", eig="any"), dict(K=[("rows", "live")], live=[("len", "K")])),
+    S("RK.centered_alignment", RK.centered_alignment,
+      lambda p: dict(K=relu2.combined_kernel(p.Wr, p.ar, p.X, 0.5, 0.5), y=p.y),
+      dict(K="sym_matrix"), dict(K=[("rows", "y")], y=[("len", "K")])),
+    S("RK.top_eigenspace_angles", RK.top_eigenspace_angles, lambda p: dict(V0=p.Wr[:, :2], V1=p.W[:, :2]),
+      dict(V0=MATRIX, V1=MATRIX), dict(V0=[("rows", "V1")], V1=[("rows", "V0")])),
+    S("RK.neuron_movement", RK.neuron_movement, lambda p: dict(W0=p.Wr, a0=p.ar, W=p.W, a=p.a),
+      dict(a0=VECTOR), dict(W0=[("rows", "a0")], a0=[("len", "W0")], W=[("rows", "a")], a=[("len", "W")])),
+    S("RK.balance", RK.balance, lambda p: dict(W=p.Wr, a=p.ar, eta_w=0.5, eta_a=0.25), {},
+      dict(W=[("rows", "a")], a=[("len", "W")])),
+    S("RK.balance_drift", RK.balance_drift,
+      lambda p: dict(W0=p.Wr, a0=p.ar, W=p.W, a=p.a, eta_w=0.5, eta_a=0.25),
+      dict(a0=VECTOR), dict(W0=[("rows", "a0")], a0=[("len", "W0")], W=[("rows", "a")], a=[("len", "W")])),
+    S("RK.kernel_report", RK.kernel_report,
+      lambda p: dict(K0=relu2.combined_kernel(p.Wr, p.ar, p.X, 0.5, 0.5),
+                     KT=relu2.combined_kernel(p.W, p.a, p.X, 0.5, 0.5), y=p.y, live0=np.ones(p.n, bool),
+                     liveT=np.ones(p.n, bool), top=2, eig0=None),
+      dict(K0="sym_matrix", KT="sym_matrix", live0="mask", liveT="mask", top="int_pos", eig0="any"),
+      dict(K0=[("rows", "KT")], KT=[("rows", "K0")], y=[("len", "K0")], live0=[("len", "K0")],
+           liveT=[("len", "K0")])),
+    # ------------------------------------------------------------------ Part II: per-cell tables and claims
+    S("RT.cell_rate", RT.cell_rate,
+      lambda p: dict(df=p.fair_table, by=["n", "md_over_n"], col="net_fit", groups="data_seed", n_boot=100, seed=0),
+      dict(df="dataframe", by="columns", col="column", groups="column", n_boot="int_pos", seed="seed")),
+    S("RT.cell_median", RT.cell_median,
+      lambda p: dict(df=p.fair_table, by=["n"], col="speedup", groups="data_seed", where="net_fit", n_boot=100,
+                     seed=0),
+      dict(df="dataframe", by="columns", col="column", groups="column", where="column_or_none",
+           n_boot="int_pos", seed="seed")),
+    S("RT.critical_point", RT.critical_point,
+      lambda p: dict(x=np.array([0.5, 1.0, 2.0]), rate=np.array([0.0, 0.5, 1.0]), level=0.5),
+      dict(x=VECTOR, rate=VECTOR, level="prob"), dict(x=[("len", "rate")], rate=[("len", "x")])),
+    S("RT.critical_table", RT.critical_table,
+      lambda p: dict(df=p.fair_table, level=0.5, col="net_fit", by="n", x="md_over_n", groups="data_seed",
+                     n_boot=100, seed=0),
+      dict(df="dataframe", col="column", by="column", x="column", groups="column", n_boot="int_pos")),
+    S("RT.critical_slope", RT.critical_slope,
+      lambda p: dict(df=p.fair_table, level=0.5, col="net_fit", by="n", x="md_over_n", groups="data_seed",
+                     n_boot=100, seed=0),
+      dict(df="dataframe", col="column", by="column", x="column", groups="column", n_boot="int_pos")),
+    S("RT.bracketed", RT.bracketed,
+      lambda p: dict(df=p.fair_table, level=0.5, col="net_fit", by="n", x="md_over_n"),
+      dict(df="dataframe", col="column", by="column", x="column")),
+    S("RT.fit_floor", RT.fit_floor, lambda p: dict(df=p.fair_table), dict(df="dataframe")),
+    S("RT.fit_gap", RT.fit_gap, lambda p: dict(df=p.fair_table, groups="data_seed", n_boot=100, seed=0),
+      dict(df="dataframe", groups="column", n_boot="int_pos")),
+    S("RT.claim_fit", RT.claim_fit, lambda p: dict(df=p.fair_table), dict(df="dataframe")),
+    S("RT.claim_rank", RT.claim_rank, lambda p: dict(df=p.fair_table), dict(df="dataframe")),
+    S("RT.claim_net_faster", RT.claim_net_faster, lambda p: dict(df=p.fair_table), dict(df="dataframe")),
+    S("RT.claim_kernel", RT.claim_kernel, lambda p: dict(df=p.fair_table, min_fits=1),
+      dict(df="dataframe", min_fits="int_pos")),
+    S("RT.claim_slope", RT.claim_slope, lambda p: dict(df=p.fair_table, below=0.5),
+      dict(df="dataframe", below="real_pos")),
     # ------------------------------------------------------------------ the trainer
     S("training.gradient_descent", training.gradient_descent,
       lambda p: dict(params={"w": np.ones(2)}, objective=lambda q: (q["w"], {"w": q["w"]}),
@@ -657,8 +775,9 @@ SPECS: list[Spec] = [
     # ------------------------------------------------------------------ landing panels (tiny sizes)
     S("landing.convergence", landing.convergence, lambda p: dict(n=4, d=2, widths=(4,), steps=2),
       dict(n="size", d="size", widths="int_list", steps="int_pos"), same="skip"),
-    S("landing.beyond_ntk", landing.beyond_ntk, lambda p: dict(n=4, d=2, md_over_n=1.0, steps=2, tol=1e-6),
-      dict(n="size", d="size", steps="int_pos", tol="real_pos"), same="skip"),
+    S("landing.beyond_ntk", landing.beyond_ntk,
+      lambda p: dict(n=4, d=2, md_over_n=1.0, ratio=1.0, data_seed=0, init_seed=0, budget=0.01, tol=1e-3),
+      dict(n="size_2", d="size", budget="real_pos", tol="real_pos"), same="skip"),
     S("landing.memorization", landing.memorization, lambda p: dict(ns=(4, 6), d=3, delta=0.5, n_max=200),
       dict(ns="int_list", d="size_d2", delta="distance", n_max="count_capped"), same="skip"),
     # ------------------------------------------------------------------ chunks
@@ -830,7 +949,19 @@ SPECS: list[Spec] = [
         lambda p: dict(n=1000, delta=0.5, d=16, eta=0.01, group="typical", first_layer="union_bound", seed=0),
         dict(n="count_capped", delta="distance", d="count_d2", eta="prob", group="choice", first_layer="choice"))
       for f in (th.deep_sizes, th.deep_neurons)],
+    S("th.group_bits_table", th.group_bits_table,
+      lambda p: dict(n=1000, delta=0.5, d=16, eta=0.01, extra=2),
+      dict(n="count_capped", delta="distance", d="count_d2", eta="prob", extra="bits0")),
+    S("th.best_groups_sign_changes", th.best_groups_sign_changes,
+      lambda p: dict(d=16, delta=0.5, eta=0.01, extra=1, n_min=128, n_max=10**4, per_decade=4),
+      dict(d="count_d2", delta="distance", eta="prob", extra="bits0", n_min="count_capped",
+           n_max="count_capped", per_decade="int_pos")),
     S("th.crossover_n", th.crossover_n,
+      lambda p: dict(d=16, delta=0.5, eta=0.01, group="typical", first_layer="union_bound", seed=0, n_min=128,
+                     n_max=10**4, per_decade=4),
+      dict(d="count_d2", delta="distance", eta="prob", group="choice", first_layer="choice", n_min="count_capped",
+           n_max="count_capped", per_decade="int_pos")),
+    S("th.sign_changes", th.sign_changes,
       lambda p: dict(d=16, delta=0.5, eta=0.01, group="typical", first_layer="union_bound", seed=0, n_min=128,
                      n_max=10**4, per_decade=4),
       dict(d="count_d2", delta="distance", eta="prob", group="choice", first_layer="choice", n_min="count_capped",
@@ -849,7 +980,7 @@ SPECS: list[Spec] = [
     S("th.audit", th.audit,
       lambda p: dict(net=p.net, X=p.X, delta=p.net.info["delta"], eta=0.01, first_layer="union_bound", seed=0,
                      parity="tree"),
-      dict(net="threshold_net", X=MATRIX, delta="distance", eta="prob", first_layer="choice", seed="seed_or_none",
+      dict(net="threshold_net", X=MATRIX, delta="distance_or_none", eta="prob", first_layer="choice", seed="seed_or_none",
            parity="choice")),
     S("th.inflated", lambda stage: _enter(th.inflated(stage)), lambda p: dict(stage="lifting"),
       dict(stage="choice"), covers=(th.inflated,)),
@@ -859,8 +990,9 @@ SPECS: list[Spec] = [
                      first_layer="union_bound", labelings=2),
       dict(n="size", d="size_d2", delta="distance", inflate="choice", first_layer="choice", labelings="int_pos")),
     S("tsw.crossover_task", tsw.crossover_task,
-      lambda p: dict(d=16, delta=0.5, eta=0.01, group="typical", first_layer="union_bound", seed=0),
-      dict(d="count_d2", delta="distance", eta="prob", group="choice", first_layer="choice")),
+      lambda p: dict(d=16, delta=0.5, eta=0.01, group="typical", first_layer="union_bound", seed=0, per_decade=4),
+      dict(d="count_d2", delta="distance", eta="prob", group="choice", first_layer="choice",
+           per_decade="int_pos")),
     S("tsw.map_data", tsw.map_data, lambda p: dict(kind="random", n=16, d=4, data_seed=0),
       dict(kind="choice", n="size_2", d="size_d2")),
     S("tsw.map_task", tsw.map_task, lambda p: dict(kind="random", n=16, d=4, data_seed=0, seed=0),
@@ -1014,6 +1146,9 @@ EXEMPT = {
     "expreg_nb.robustness.RobustnessTable": "the result record of check and evaluate (which check their inputs "
                                             "and build it); its methods read its own frame",
     "expreg_nb.threshold.size_audit.Audit": "the result record of audit, built by it",
+    "expreg_nb.stability.Attempt": "a result record of judge (one run at one scale), built by it",
+    "expreg_nb.stability.LinearRun": "a result record of linear_run, built by it",
+    "expreg_nb.stability.Search": "a result record of largest_stable, built by it",
     "expreg_nb.testing.strict": "the test-only CuPy stand-in: its functions mirror NumPy's (asarray, array, "
                                 "asnumpy, get_array_module, ndarray) and are tested by test_strict_backend.py",
 }
@@ -1330,7 +1465,14 @@ def corruptions(kind, value, partners=(), *, other_backend=False):
     if kind == "column":
         return [_E("unknown", "zzz"), _E("None", None), _E("int", 1)]
     if kind == "column_or_none":
-        return [_E("unknown", "zzz"), _E("int", 1), _E("list", ["n"])]
+        return [_E("unknown", "zzz"), _E("int", 1), _E("list", [value])]
+    if kind in ("mask", "mask_or_none"):   # a boolean array of one entry per row of its partner
+        arr = np.asarray(value, dtype=bool)
+        out = [_E("str", "abc"), _E("floats", arr.astype(float)), _E("too long", np.r_[arr, arr[:1]]),
+               _E("2-d", arr[None, :]), _E("int", 3)]
+        if kind == "mask":
+            out.append(_E("None", None))
+        return out
     if kind == "lazy_run":
         return [_E("None", None), _E("dict", {"e_net": np.ones((2, 2))}), _E("str", "run")]
     if kind in ("width_table", "variant_frame"):
@@ -1604,7 +1746,12 @@ def has_nonfinite(value):
 NAN_SENTINELS = {"R2.critical_md_over_n", "data.min_distance",
                  "wl.width_search_task", "wl.linear_width_search",  # NaN m*: none on the grid; NaN m_fail:
                  #                                                  the grid's first width passes
-
+                 # Part II's fair rule: NaN is "no stable scale" / "no interval with one data seed", inf a
+                 # speed-up where only the network fits or a critical md/n never reached
+                 "RF.fair_task", "RF.fair_compare", "RF.speedup", "st.judge", "st.largest_stable", "RT.cell_rate", "RT.cell_median",
+                 "RT.critical_point", "RT.critical_table", "RT.critical_slope", "RT.fit_gap", "RT.claim_fit",
+                 "RT.claim_rank", "RT.claim_net_faster", "RT.claim_kernel", "RT.claim_slope", "RK.spectrum",
+                 "RK.kernel_report",
                  "rb.Verdict", "V.check_optional_real",  # a verdict's number and interval: NaN is "none"
                  "tsw.crossover_task"}  # NaN: no crossover up to 10^9
 

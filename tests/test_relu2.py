@@ -215,3 +215,68 @@ def test_same_numbers_on_both_backends(monkeypatch):
         assert isinstance(res.W, cupy.ndarray) == (name == "cupy")
     np.testing.assert_allclose(out["numpy"][0], out["cupy"][0], rtol=1e-9)
     np.testing.assert_allclose(out["numpy"][1], out["cupy"][1], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- kernels.py
+def test_dead_inputs_make_zero_rows_and_the_live_spectrum():
+    X = data.gaussian(20, 4, seed=3)
+    W, a = relu2.init_params(8, 4, seed=3)
+    Xn, Wn = to_numpy(X).copy(), to_numpy(W).copy()
+    Wn[:, 0] = np.abs(Wn[:, 0]) + 1.0          # every neuron has w_r1 > 0 ...
+    Xn[0] = [-1.0, 0.0, 0.0, 0.0]              # ... so x_0 is inactive for all of them
+    dead = relu2.dead_inputs(Wn, Xn)
+    # rules out: a mask that is not "every neuron inactive"
+    assert dead[0] and dead.sum() == (~((Xn @ Wn.T) > 0).any(axis=1)).sum()
+    K = to_numpy(relu2.combined_kernel(to_device(Wn), a, to_device(Xn), 1.0, 1.0))
+    assert np.all(K[dead] == 0) and np.all(K[:, dead] == 0)
+    lo, hi, kap = relu2.spectrum(K, ~dead)
+    lam = np.linalg.eigvalsh(K[np.ix_(~dead, ~dead)])
+    # rules out: lambda_min taken over the dead inputs (it would be 0)
+    assert lo == lam[0] > 0 and hi == lam[-1] and kap == hi / lo
+    rep = relu2.kernel_report(K, K, np.ones(20) - 2 * (np.arange(20) % 2), ~dead, ~dead)
+    assert rep["lmin0"] == pytest.approx(lo) and rep["drift"] == 0 and rep["angle_max"] < 1e-5
+
+
+def test_centered_alignment_formula_and_bounds():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((15, 15))
+    K = A @ A.T
+    y = rng.standard_normal(15)
+    H = np.eye(15) - 1 / 15
+    expected = (H @ y) @ (H @ K @ H) @ (H @ y) / (np.linalg.norm(H @ K @ H) * (H @ y) @ (H @ y))
+    # rules out: an uncentered alignment, or a normalization by ||K|| instead of ||HKH||
+    assert relu2.centered_alignment(K, y) == pytest.approx(expected, rel=1e-12)
+    yc = H @ y
+    assert relu2.centered_alignment(np.outer(yc, yc), y) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="centered"):
+        relu2.centered_alignment(np.ones((4, 4)), np.ones(4))
+
+
+def test_eigenspace_angles_and_movement():
+    Q, _ = np.linalg.qr(np.random.default_rng(1).standard_normal((6, 6)))
+    assert np.allclose(relu2.top_eigenspace_angles(Q[:, :2], Q[:, :2]), 0, atol=1e-7)
+    # rules out: angles that are not principal angles (orthogonal spans are at pi/2)
+    assert np.allclose(relu2.top_eigenspace_angles(Q[:, :2], Q[:, 2:4]), np.pi / 2)
+    W0, a0 = np.ones((3, 2)), np.array([1.0, -1.0, 1.0])
+    mw, ma = relu2.neuron_movement(W0, a0, W0 * np.array([[2.0], [1.0], [1.0]]), a0 + [0, 0, 0.5])
+    assert np.allclose(mw, [1, 0, 0]) and np.allclose(ma, [0, 0, 0.5])
+
+
+def test_balance_is_conserved_to_second_order():
+    X = data.gaussian(16, 4, seed=4)
+    y = data.labels(16, seed=4, kind="sign")
+    W, a = relu2.init_params(10, 4, seed=4)
+    drifts = []
+    for c in (0.2, 0.1):
+        eta_w, eta_a = relu2.step_sizes(W, a, X, ratio=3.0, c=c)
+        r = relu2.train(X, y, m=10, eta_w=eta_w, eta_a=eta_a, steps=int(40 / c), seed=0, init=(W, a),
+                        progress=False)
+        drifts.append(relu2.balance_drift(W, a, r.W, r.a, eta_w, eta_a))
+        # rules out: a conserved quantity with the rates on the wrong layers (it drifts at first order)
+        wrong = np.abs((eta_w * (to_numpy(r.W) ** 2).sum(1) - eta_a * to_numpy(r.a) ** 2)
+                       - (eta_w * (to_numpy(W) ** 2).sum(1) - eta_a * to_numpy(a) ** 2)).max()
+        assert wrong > 10 * drifts[-1] * np.abs(relu2.balance(W, a, eta_w, eta_a)).max()
+    # the same time (c x steps fixed): the drift halves with the step
+    assert 1.5 < drifts[0] / drifts[1] < 2.7
+    with pytest.raises(ValueError, match="rows"):
+        relu2.balance(np.ones((3, 2)), np.ones(2), 1.0, 1.0)

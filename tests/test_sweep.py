@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 
 from expreg_nb import provenance, sweep
-from expreg_nb.relu2.experiments import fit_task
+from expreg_nb.relu2.experiments import sharpening_task
 
-# Small but real runs of Part II's task; c = 600 makes gradient descent diverge even after
-# fit_task halves it 4 times (an error row).
+# Small but real runs of a Part II task at a fixed step scale c; c = 600 makes gradient descent
+# diverge (an error row).
 POINTS = sweep.grid(n=[8], d=[4], md_over_n=[2.0, 4.0], ratio=[1.0], data_seed=[0, 1],
                     init_seed=[0], c=[0.5, 600.0], steps=[150])
 
 
 def _table(executor):
-    df = sweep.run(fit_task, POINTS, executor=executor, progress=False)
+    df = sweep.run(sharpening_task, POINTS, executor=executor, progress=False)
     return df.drop(columns=[sweep.TIME_COLUMN])
 
 
@@ -37,7 +37,7 @@ def test_serial_table_shape_and_error_rows(serial):
     assert set(bad["c"]) == {600.0} and len(bad) == 4
     assert bad["error"].str.startswith("DivergenceError").all()
     assert serial.loc[serial["c"] == 0.5, "error"].isna().all()
-    assert serial.loc[serial["c"] == 0.5, "net_rel_loss"].notna().all()
+    assert serial.loc[serial["c"] == 0.5, "max_lambda_max"].notna().all()
 
 
 def test_process_pool_gives_the_same_table(serial):

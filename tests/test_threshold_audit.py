@@ -134,11 +134,11 @@ def test_audit_passes_honest_builds(setting):
     y = _labels(X.shape[0], 2)
     kw = {"first_layer": "smallest"} if setting == "smallest" else {"parity": "flat"} if setting == "flat" else {}
     net = th.build_memorizer(X, y, seed=3, delta=delta, **kw)
-    rep = th.audit(net, X, delta=net.info["delta"], seed=3, **kw)
+    rep = th.audit(net, X, delta=delta, seed=3, **kw)  # the data's delta (None: measured)
     assert rep.ok, rep.problems  # rules out: an audit that rejects a correct build
     # rules out: an audit that reads the builder's record instead of the lemmas
     assert rep.parameters["k1"] == (th.hyperplanes_to_separate(X, seed=3) if setting == "smallest"
-                                    else th.hyperplane_budget(X.shape[0], net.info["delta"]))
+                                    else th.hyperplane_budget(X.shape[0], rep.parameters["delta"]))
 
 
 @pytest.mark.parametrize("stage", sorted(th.INFLATIONS))
@@ -150,9 +150,37 @@ def test_inflated_builder_fails_the_audit(stage):
         fat = th.build_memorizer(X, y, seed=0, delta=0.4)
     assert _memorizes(fat, X, y)  # the inflated builder is a *correct* builder, only larger
     assert fat.n_neurons > honest.n_neurons
-    rep = th.audit(fat, X, delta=0.4)
+    rep = th.audit(fat, X, delta=0.4, seed=0)
     assert not rep.ok  # rules out: a size audit that a larger-than-prescribed builder passes
-    assert th.audit(honest, X, delta=0.4).ok  # rules out: the patch leaking past the block
+    assert th.audit(honest, X, delta=0.4, seed=0).ok  # rules out: the patch leaking past the block
+
+
+def test_audit_takes_delta_from_the_data_not_the_record():
+    X = data.separated_points(300, 6, 0.4, seed=1)
+    y = _labels(300, 2)
+    with th.inflated("delta"):
+        half = th.build_memorizer(X, y, seed=0)
+    # the loophole: an audit handed the builder's record agrees with it
+    assert th.audit(half, X, delta=half.info["delta"], seed=0).ok
+    # rules out: an audit that measures nothing (the data's own separation rejects the build)
+    assert not th.audit(half, X, seed=0).ok
+    honest = th.build_memorizer(X, y, seed=0)
+    assert th.audit(honest, X, seed=0).ok  # rules out: a measured delta that fails honest builds
+    # rules out: a given delta larger than the data's separation passing unnoticed
+    assert "exceeds the minimum distance" in " ".join(th.audit(honest, X, delta=1.9, seed=0).problems)
+
+
+def test_worst_group_hash_needs_the_seed_check():
+    X = data.separated_points(300, 6, 0.4, seed=1)
+    y = _labels(300, 2)
+    with th.inflated("worst_group"):
+        fat = th.build_memorizer(X, y, seed=0, delta=0.4)
+    honest = th.build_memorizer(X, y, seed=0, delta=0.4)
+    # the worst accepted draw doubles T here: a larger network of consistent stages
+    assert fat.info["T"] > honest.info["T"] and _memorizes(fat, X, y)
+    rep = th.audit(fat, X, delta=0.4, seed=0)
+    # rules out: an audit that accepts any acceptable draw, not the seed's first
+    assert not rep.ok and "first acceptable draw" in rep.problems[0]
 
 
 def test_inflated_builder_fails_the_chapter_check_by_monkeypatch(monkeypatch):
@@ -177,16 +205,16 @@ def test_one_extra_neuron_per_point_fails_the_audit():
                          np.zeros(300, np.int64), "memorization")
     fat = th.ThresholdNetwork(net.layers[:-2] + (pad,) + net.layers[-2:], net.d)
     # rules out: an audit loose enough that n extra neurons (one more layer) pass it
-    assert not th.audit(fat, X, delta=net.info["delta"]).ok
+    assert not th.audit(fat, X, seed=0).ok
     mixed = th.ThresholdNetwork(net.layers[:2] + net.layers[-1:] + net.layers[2:], net.d)
     with pytest.raises(ValueError, match="consecutive|order"):  # rules out: stages out of order passing
-        th.audit(mixed, X, delta=net.info["delta"])
+        th.audit(mixed, X, seed=0)
     out = net.layers[-1]  # the output layer with 300 more units that never fire (zero weights, bias -1)
     silent = th.SparseLayer(np.r_[out.index, np.zeros((300, out.index.shape[1]), np.int64)],
                             np.r_[out.weight, np.zeros((300, out.weight.shape[1]), np.int64)],
                             np.r_[out.bias, np.full(300, -1, np.int64)], "output")
     wide = replace(net, layers=net.layers[:-1] + (silent,))
-    assert not th.audit(wide, X, delta=net.info["delta"]).ok  # rules out: n silent output units passing
+    assert not th.audit(wide, X, seed=0).ok  # rules out: n silent output units passing
 
 
 def test_audit_task_flips_under_inflation():
@@ -336,6 +364,19 @@ def test_crossover_with_baum():
     assert th.crossover_n(256, 0.5, n_min=10**5, n_max=10**8, per_decade=20) == (None, None)
 
 
+def test_sign_changes_are_exact_and_agree_with_crossover_n():
+    ch = th.sign_changes(16, 0.5, n_min=10**6, n_max=10**7, per_decade=200)
+    for n, w in zip(ch.n, ch.deep_wins):  # rules out: a change mislocated by the grid
+        assert (th.deep_neurons(int(n), 0.5, 16) < bl.baum_neurons(int(n), 16)) == w
+        assert (th.deep_neurons(int(n) - 1, 0.5, 16) < bl.baum_neurons(int(n) - 1, 16)) != w
+    # rules out: a single crossover (the sawtooth of T and r: wins, loses, wins again)
+    assert list(ch.deep_wins) == [True, False, True, False, True]
+    assert ch.n.iloc[-1] == 2**22 + 1  # rules out: "for good" anywhere but where r doubles
+    # rules out: crossover_n disagreeing with the changes it is computed from
+    assert th.crossover_n(16, 0.5, n_min=10**6, n_max=10**7, per_decade=200) == (ch.n.iloc[0], ch.n.iloc[-1])
+    assert th.sign_changes(256, 0.5, n_min=10**5, n_max=10**6, per_decade=20).empty  # no change: no row
+
+
 def test_deep_formula_matches_builds():
     for n in (512, 2048):
         X = data.separated_points(n, 16, 0.5, seed=1)
@@ -388,3 +429,20 @@ def test_past_crossover_task_small():
     assert sweeps.past_crossover_task(4096, probes=500) == row
     with pytest.raises(th.NetworkTooLargeError):  # rules out: a memory cap that is not enforced
         sweeps.past_crossover_task(4096, probes=500, max_gib=1e-4)
+
+
+def test_more_groups_remove_the_sawtooth():
+    n = 3_994_080  # the whole Z^16 shell: with the fewest groups Baum is smaller there
+    t = th.group_bits_table(n, 0.5, 16, extra=4)
+    # rules out: a j = 0 row that is not the construction's number of groups
+    assert t.r.iloc[0] == 2 ** th.group_bits(n) and list(t.j) == [0, 1, 2, 3, 4]
+    # rules out: more groups never helping (then the number of groups would decide nothing)
+    assert t.neurons.min() < bl.baum_neurons(n, 16) < t.neurons.iloc[0]
+    ch = th.best_groups_sign_changes(16, 0.5, extra=4, n_min=10**5, n_max=10**8, per_decade=50)
+    # rules out: a sawtooth left at the best number of groups
+    assert len(ch) == 1 and bool(ch.deep_wins.iloc[0])
+    n0 = int(ch.n.iloc[0])
+    # rules out: a change located off by one (the winner at n0 - 1 is Baum)
+    assert th.group_bits_table(n0, 0.5, 16, extra=4).neurons.min() < bl.baum_neurons(n0, 16)
+    # rules out: the same, at n0 - 1
+    assert th.group_bits_table(n0 - 1, 0.5, 16, extra=4).neurons.min() >= bl.baum_neurons(n0 - 1, 16)

@@ -50,13 +50,7 @@ EQ_CLOSE = re.compile(r"\$\$\s*(?:\((eq-[\w-]+)\))?\s*$")
 # phase 2 adds `# checks:` comments in the chapters).  This list must only shrink:
 # tests/test_book.py fails on a label here that is checked (drop it) or that no longer
 # exists, and the build fails on an own result without a check that is not listed.
-UNCHECKED: set[str] = {
-    "lem-relu-arccos", "lem-relu-energy", "lem-relu-family", "lem-relu-grad", "lem-relu-gram",
-    "lem-relu-spectral", "thm-relu-ntk",
-    "lem-thr-all-pairs", "lem-thr-circle", "lem-thr-collision", "lem-thr-compression",
-    "lem-thr-group-size", "lem-thr-memorization", "lem-thr-private", "lem-thr-separation",
-    "lem-thr-unseen", "lem-thr-xor",
-}
+UNCHECKED: set[str] = set()
 
 
 @dataclass

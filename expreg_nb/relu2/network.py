@@ -125,7 +125,8 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
         e = (A @ a) * s - y
         grads = {}
         if "W" in need:
-            grads["W"] = (a[:, None] * (s / math.sqrt(d))) * ((Z > 0).astype(Z.dtype).T @ (e[:, None] * X))
+            # (D diag(e))^T X: the n x m block is scaled, not the n x d data (no n x d temporary)
+            grads["W"] = (a[:, None] * (s / math.sqrt(d))) * (((Z > 0) * e[:, None]).T @ X)
         if "a" in need:
             grads["a"] = (A.T @ e) * s
         return e, grads
@@ -138,14 +139,14 @@ def _residual_and_grads(W, a, X, y, chunk=None, need=("W", "a")):
         for i, sl in enumerate(fb.slices):
             u += fb.form(i, feat) @ a[sl]
         e = u * s - y
-        eX = e[:, None] * X if "W" in need else None
         for i, sl in enumerate(fb.slices):
             A = fb.again(i, feat)
             if ga is not None:
                 ga[sl] = A.T @ e
             if gW is not None:
                 xp.sign(A, out=A)  # 1[z > 0] as 0/1 in the same buffer
-                gW[sl] = A.T @ eX
+                A *= e[:, None]    # D diag(e): scale the n x c block, not the n x d data
+                gW[sl] = A.T @ X
     grads = {}
     if gW is not None:
         gW *= (a * (s / math.sqrt(d)))[:, None]
@@ -161,7 +162,6 @@ def _vjp(W, a, X, e, need, chunk=None):
     xp = array_module(W)
     m, d = W.shape
     s = 1.0 / math.sqrt(m)
-    eX = e[:, None] * X
     gW = xp.empty_like(W) if "W" in need else None
     ga = xp.empty_like(a) if "a" in need else None
 
@@ -174,7 +174,8 @@ def _vjp(W, a, X, e, need, chunk=None):
                 ga[sl] = A.T @ e
             if gW is not None:
                 xp.sign(A, out=A)  # 1[z > 0]
-                gW[sl] = A.T @ eX
+                A *= e[:, None]
+                gW[sl] = A.T @ X
     if gW is not None:
         gW *= (a * (s / math.sqrt(d)))[:, None]
     if ga is not None:

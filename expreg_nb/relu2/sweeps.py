@@ -1,66 +1,172 @@
-"""Part II: the named sweeps (:mod:`expreg_nb.sweep`), listed under the ``expreg_nb.sweeps`` entry point."""
+"""Part II: the named sweeps (:mod:`expreg_nb.sweep`), listed under the ``expreg_nb.sweeps`` entry point.
+
+Every sweep runs :func:`expreg_nb.relu2.fair.fair_task`: the network and its
+linearization, each at its own largest stable step, 4 data seeds x 1
+initialization seed (4 trials) a cell.  The full grids are sized so that all of
+them together run in about half an hour on one core of the shared 2-core machine
+(piloted cell by cell: a trial costs up to ~20 s wall at n = 1024 and 2048, and
+the fixed-d series' budget, which scales with kappa(K^inf), reaches 4.6e5 steps at
+n = 256, d = 8, so that series stops at n = 128).  Costs are in the chapter, read
+from each result's provenance.
+
+relu2-width        n/d = 4 fixed, n = 32 ... 512, md/n = 0.75 ... 6 (m = 3 ... 24), LeCun ratio m/d
+relu2-width-large  the same at n = 1024 and 2048, md/n around the crossing seen at n <= 512
+relu2-width-wide   n/d = 4 at n = 64 and 256, md/n = 8 ... 512 (m = 32 ... 2048): where the kernel's
+                   change falls toward the lazy regime
+relu2-width-d8     d = 8 fixed, n = 16 ... 128 (n/d to 16), LeCun ratio, budget ~ kappa
+relu2-phase        n = 32, d = 8: md/n x eta_a/eta_w x labels (signs, worst case, teacher)
+relu2-alpha        n = 32, d = 8: output scale alpha (lazy to rich), the mean-field 1/m model
+relu2-robust-*     the robustness tables of the chapter's headlines on n <= 128 of relu2-width
+                   (md/n in ROBUST_MD): budget x10, tolerance /10, fresh seeds, each model's own
+                   best step
+"""
 from __future__ import annotations
 
+from .. import robustness as rb
 from ..sweep import Sweep, grid
-from .experiments import alpha_task, fit_task
+from ..validation import check_choice
+from .fair import fair_task
 
-# --------------------------------------------------------------------------- named sweeps
-# n varied at fixed d (d = 8) and at fixed n/d (= 4); success over data and initialization seeds.
-_BOOK_CONFIGS = [(16, 8), (32, 8), (64, 8), (16, 4), (64, 16)]
-_FULL_CONFIGS = [(16, 8), (32, 8), (64, 8), (128, 8), (16, 4), (64, 16), (128, 32)]
-# n = 256 at both d = 8 and n/d = 4, with twice the step budget (the steps to fit grow with n);
-# md/n = 0.5 is left out there (no run of any smaller n fits at md/n <= 1).  A GPU-scale design
-# would go on to n = 512, 1024 with 4 x 4 seeds; the stored result was made on 2 shared CPU cores.
-_FULL_256 = [(256, 8), (256, 64)]
+#: Four data seeds and one initialization seed: 4 trials a cell (the 35-minute compute budget of
+#: the shared machine; 8 x 2 was the issue's aim).
+DATA_SEEDS = list(range(4))
+INIT_SEEDS = [0]
+#: md/n at n/d = 4 (m = 4 md/n = 3, 6, 8, ..., 24); m (d + 1) < n only for md/n <= 0.75.
+WIDTH_MD = [0.75, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0]
+WIDTH_N = [32, 64, 128, 256, 512]
+#: At n = 1024, 2048 only md/n around the crossing seen at n <= 512 (earlier runs: md/n = 2.5 fails
+#: at n = 1024, 3 fits about a third of the time, 4 nearly always; a trial costs ~10-20 s wall there).
+#: n = 4096 does not fit the budget.
+LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0]}
+#: Widths far above the crossing (m up to 32 n at n = 64): the lazy alternative's m^(-1/2) can show.
+WIDE = {64: [8.0, 32.0, 128.0, 512.0], 256: [8.0, 32.0, 128.0]}
+D8_N = [16, 32, 64, 128]
+D8_MD = [1.0, 2.0, 4.0]
+#: The part of relu2-width whose robustness is checked (n = 32, 64, 128, four md/n: one below the
+#: rank threshold, three across the crossing; four perturbed copies of it fit the compute budget).
+ROBUST_N = [32, 64, 128]
+ROBUST_MD = [0.75, 2.0, 3.0, 4.0]
+#: The protocol of every width point, written out so that a perturbation can change it.
+PROTOCOL = {"budget": 5.0, "tol": 1e-3, "step_rule": "largest"}
 
 
-def _width_grid(configs, mults, data_seeds, init_seeds, steps):
+def _fixed_ratio(ns, mds, *, ratio=4, seeds=DATA_SEEDS, inits=INIT_SEEDS, **extra):
     pts = []
-    for n, d in configs:
-        pts += grid(n=[n], d=[d], md_over_n=mults, ratio=[1.0], data_seed=data_seeds,
-                    init_seed=init_seeds, steps=[steps])
+    for n in ns:
+        pts += grid(n=[n], d=[n // ratio], md_over_n=list(mds), ratio=["lecun"], data_seed=seeds,
+                    init_seed=inits, **{k: [v] for k, v in {**PROTOCOL, **extra}.items()})
     return pts
+
+
+def _record_every(n):
+    """lambda_max(K) is recorded every 10 steps, every 20 from n = 1024 (Lanczos on Jacobian products
+    costs about 12 steps a recording), every 50 at n = 4096; the loss is checked at every step."""
+    return 50 if n >= 4096 else (20 if n >= 1024 else 10)
+
+
+def _wide():
+    pts = []
+    for n, mds in WIDE.items():
+        pts += _fixed_ratio([n], mds, record_every=_record_every(n))
+    return pts
+
+
+def _large():
+    pts = []
+    for n, mds in LARGE.items():
+        pts += _fixed_ratio([n], mds, record_every=_record_every(n))
+    return pts
+
+
+def _width(ns, mds=WIDTH_MD, **extra):
+    pts = []
+    for n in ns:
+        pts += _fixed_ratio([n], mds, record_every=_record_every(n), **extra)
+    return pts
+
+
+_BOOK_WIDTH = _fixed_ratio([32, 64], [1.5, 3.0], seeds=[0, 1], inits=[0], record_every=10)
+
+
+#: The perturbations of the robustness tables, applied to the points of relu2-width with n <= 256.
+PERTURBATIONS = {
+    "relu2-robust-budget": rb.budget(10, key="budget"),
+    "relu2-robust-tol": rb.tolerance(0.1),
+    "relu2-robust-seeds": rb.fresh_seeds(offset=1000),
+    "relu2-robust-rule": rb.set_key("step_rule", "own_best", name="step rule: own best"),
+}
+
+
+def robust_points(scale="full"):
+    """The baseline points of the robustness tables: relu2-width with n <= 128 at md/n in ROBUST_MD
+    (book: a few)."""
+    if check_choice(scale, "scale", ("book", "full")) == "book":
+        return _fixed_ratio([32], [1.5, 3.0], seeds=[0], inits=[0], record_every=10)
+    return _width(ROBUST_N, mds=ROBUST_MD)
+
+
+def _robust(name):
+    p = PERTURBATIONS[name]
+    return Sweep(name=name, fn=fair_task, description=f"relu2-width (n <= 128) under: {p.description}",
+                 grids={"book": p(robust_points("book")), "full": p(robust_points("full"))})
 
 
 SWEEPS = [
     Sweep(
         name="relu2-width",
-        fn=fit_task,
-        description="two-rate ReLU net vs its linearization: fit of random signs over md/n, n, d, seeds",
-        grids={
-            # the live check in the chapter: a subset of the "full" points (same steps), so the
-            # chapter can compare its rows with the stored ones
-            "book": _width_grid(_BOOK_CONFIGS, [2.0, 4.0], [0], [0, 1], 6000),
-            "full": _width_grid(_FULL_CONFIGS, [0.5, 1.0, 2.0, 3.0, 4.0], [0, 1], [0, 1], 6000)
-            + _width_grid(_FULL_256, [1.0, 2.0, 3.0, 4.0], [0, 1], [0, 1], 12000),
-        },
-        version=2,
+        fn=fair_task,
+        description="network vs linearization at fair steps, n/d = 4, n = 32..512, md/n = 0.75..6",
+        grids={"book": _BOOK_WIDTH, "full": _width(WIDTH_N)},
+        version=3,
+    ),
+    Sweep(
+        name="relu2-width-large",
+        fn=fair_task,
+        description="the same at n = 1024, 2048 (md/n near the crossing)",
+        grids={"book": _fixed_ratio([32], [3.0], seeds=[0], inits=[0]), "full": _large()},
+    ),
+    Sweep(
+        name="relu2-width-wide",
+        fn=fair_task,
+        description="the same far above the crossing: n = 64, 256, md/n = 8..512 (m to 2048)",
+        grids={"book": _fixed_ratio([64], [8.0], seeds=[0], inits=[0], record_every=10), "full": _wide()},
+    ),
+    Sweep(
+        name="relu2-width-d8",
+        fn=fair_task,
+        description="network vs linearization at fair steps, d = 8, n = 16..128 (n/d to 16)",
+        grids={"book": grid(n=[16, 32], d=[8], md_over_n=[2.0], ratio=["lecun"], data_seed=[0],
+                            init_seed=[0]),
+               "full": grid(n=D8_N, d=[8], md_over_n=D8_MD, ratio=["lecun"], data_seed=DATA_SEEDS,
+                            init_seed=INIT_SEEDS)},
     ),
     Sweep(
         name="relu2-phase",
-        fn=fit_task,
-        description="success over md/n x eta_a/eta_w for random and kernel-worst-case labels",
-        grids={
-            "book": grid(n=[32], d=[8], md_over_n=[4.0], ratio=[0.0, 1.0, 16.0],
-                         labels=["sign", "worst"], data_seed=[0], init_seed=[0], steps=[4000]),
-            "full": grid(n=[32], d=[8], md_over_n=[1.0, 2.0, 4.0, 8.0],
-                         ratio=[0.0, 0.25, 1.0, 4.0, 16.0], labels=["sign", "worst"],
-                         data_seed=[0, 1], init_seed=[0, 1], steps=[4000]),
-        },
+        fn=fair_task,
+        description="fair steps over md/n x eta_a/eta_w for random-sign, worst-case and teacher labels",
+        grids={"book": grid(n=[32], d=[8], md_over_n=[4.0], ratio=[0.0, 1.0], labels=["sign", "worst"],
+                            data_seed=[0], init_seed=[0]),
+               "full": grid(n=[32], d=[8], md_over_n=[2.0, 4.0],
+                            ratio=[0.0, 0.25, 1.0, 4.0, 16.0], labels=["sign", "worst", "teacher"],
+                            data_seed=DATA_SEEDS, init_seed=INIT_SEEDS)},
+        version=2,
     ),
     Sweep(
         name="relu2-alpha",
-        fn=alpha_task,
-        description="lazy vs rich: centered output scale alpha (0 = the uncentered network)",
-        version=2,
-        grids={
-            "book": grid(n=[32], d=[8], md_over_n=[4.0], alpha=[0.0, 0.1, 10.0],
-                         data_seed=[0], init_seed=[0], steps=[4000]),
-            "full": grid(n=[32], d=[8], md_over_n=[2.0, 4.0],
-                         alpha=[0.0, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0],
-                         data_seed=[0, 1], init_seed=[0, 1], steps=[4000]),
-        },
+        fn=fair_task,
+        description="lazy vs rich at fair steps: centered output scale alpha, the mean-field 1/m model",
+        grids={"book": grid(n=[32], d=[8], md_over_n=[4.0], ratio=[1.0], alpha=[0.0, 10.0],
+                            data_seed=[0], init_seed=[0]),
+               "full": grid(n=[32], d=[8], md_over_n=[2.0, 4.0], ratio=[1.0],
+                            alpha=[0.0, 0.1, 1.0, 10.0, 30.0], data_seed=DATA_SEEDS,
+                            init_seed=INIT_SEEDS)
+               + grid(n=[32], d=[8], md_over_n=[2.0, 4.0], ratio=[1.0], model=["meanfield"],
+                      data_seed=DATA_SEEDS, init_seed=INIT_SEEDS)},
+        version=3,
     ),
+    *(_robust(name) for name in PERTURBATIONS),
 ]
 
-__all__ = ["SWEEPS"]
+__all__ = ["D8_MD", "D8_N", "DATA_SEEDS", "INIT_SEEDS", "LARGE", "PERTURBATIONS", "PROTOCOL", "ROBUST_MD", "ROBUST_N", "WIDE",
+           "SWEEPS",
+           "WIDTH_MD", "WIDTH_N", "robust_points"]

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from ..backend import to_numpy
+from ..backend import array_module, to_numpy
 from ..seeding import check_seed, make_rng
 from ..validation import as_float_array, check_binary_labels, check_int
 from .network import DenseLayer, SparseLayer, ThresholdNetwork
@@ -109,7 +109,9 @@ def build_baum(X, y, *, seed=0, max_splits=None):
     single point's hyperplane cannot avoid the others.  The result is checked by a forward
     pass.  ``net.info``: n, d, groups, flip, splits.
     """
-    X = to_numpy(as_float_array(X, "X", ndim=2))
+    X = as_float_array(X, "X", ndim=2)
+    xp = array_module(X)  # the network is returned on the backend of X (built on the host)
+    X = to_numpy(X)
     n, d = X.shape
     y = check_binary_labels(y, n)
     seed = check_seed(seed)
@@ -125,7 +127,7 @@ def build_baum(X, y, *, seed=0, max_splits=None):
         hidden = DenseLayer(np.zeros((1, d)), np.zeros(1), "hidden")
         out = SparseLayer(np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64),
                           np.array([-1 + flip], np.int64), "output")
-        return ThresholdNetwork((hidden, out), d, (), info)
+        return ThresholdNetwork((hidden, out), d, (), info).to(xp)
     w = np.array([p[0] for p in planes])
     c = np.array([p[1] for p in planes])
     eps = np.array([p[2] for p in planes])
@@ -141,7 +143,7 @@ def build_baum(X, y, *, seed=0, max_splits=None):
     if not np.array_equal(to_numpy(net.predict(X)), y):
         raise GeneralPositionError("the slabs do not reproduce y: the points are too close to "
                                    "general-position degeneracy for float64")
-    return net
+    return net.to(xp)
 
 
 def baum_neurons(n, d, n_min=None):
@@ -162,7 +164,9 @@ def build_huang(X, y, *, seed=0, max_attempts=20):
     u is redrawn (from ``seed``) while two projections are closer than float64 can
     separate reliably.  ``net.info``: n, d, changes, attempts.
     """
-    X = to_numpy(as_float_array(X, "X", ndim=2))
+    X = as_float_array(X, "X", ndim=2)
+    xp = array_module(X)  # the network is returned on the backend of X (built on the host)
+    X = to_numpy(X)
     n, d = X.shape
     y = check_binary_labels(y, n)
     seed = check_seed(seed)
@@ -196,7 +200,7 @@ def build_huang(X, y, *, seed=0, max_attempts=20):
     net = ThresholdNetwork((hidden, out), d, (), {"n": n, "d": d, "changes": k, "attempts": attempt + 1})
     if not np.array_equal(to_numpy(net.predict(X)), y):
         raise GeneralPositionError("the staircase does not reproduce y: projections too close for float64")
-    return net
+    return net.to(xp)
 
 
 def _least(predicate, hi=1):

@@ -4,7 +4,12 @@
 the data, and compares it with a recount of the network's layers:
 
 * the parameters k1, m, b0, B come from the lemmas at (n, delta, eta) alone
-  (:func:`prescription`); b from the largest group, measured from the hash of the data;
+  (:func:`prescription`), with delta the data's own separation (measured from X when not
+  given; a given delta is checked against X when X is small enough to measure); b from the
+  largest group, measured from the hash of the data;
+* with the builder's ``seed``, the group hash must be the **first acceptable draw** of that
+  seed's stream ({prf:ref}`lem-thr-group-size`: redraw only while a group is too large or a
+  point has no private coordinate), so a builder that picks the worst of its draws fails;
 * the F2 matrices of stages 2 and 3 are read off the network's *function*: its
   compression (hashing) layers are run on the unit vectors e_j, which gives the columns of
   the matrix, and on random inputs, which must give the same matrix times the input mod 2;
@@ -27,10 +32,10 @@ from unittest import mock
 import numpy as np
 
 from ..backend import to_numpy
-from ..seeding import check_seed
+from ..seeding import check_seed, make_rng
 from ..validation import as_float_array, check_choice, check_int, check_open_unit, check_sphere_distance
-from .gadgets import _bits_value, _f2_product
-from .hyperplanes import distinct_rows, hyperplane_budget, hyperplanes_to_separate
+from .gadgets import _bits_value, _f2_product, nonzero_f2_matrix
+from .hyperplanes import distinct_rows, hyperplane_budget, hyperplanes_to_separate, min_distance
 from . import construction
 from .network import STAGES, ThresholdNetwork, run_layers
 from .sizes import _stage_formula, block_bits, block_count, compression_bits, group_bits, max_group_size
@@ -40,6 +45,47 @@ LINEARITY_PROBES = 64
 
 #: A row-size total further than this many standard deviations from half the entries fails.
 ROW_SIZE_SIGMAS = 6.0
+
+#: Draws of the seed's group-hash stream searched for the network's group hash (the builder's
+#: default ``max_attempts``).
+HASH_DRAWS = 20
+
+#: Up to this many points the audit measures the data's separation (O(n^2) distances, chunked).
+MEASURE_MAX = 2**15
+
+
+def _acceptable(G, Hrows, z, L_max, B):
+    """Would the lemma accept the group hash G (b0 x m) with block rows from ``Hrows(b)``: largest
+    group <= L_max and a private coordinate for every point?  Returns (ok, L)."""
+    b0 = G.shape[0]
+    group = _bits_value(construction._f2(G, z)) if b0 else np.zeros(z.shape[1], np.int64)
+    L = int(np.bincount(group, minlength=2**b0).max())
+    if L > L_max:
+        return False, L
+    b = block_bits(L)
+    Hm = Hrows(B * b)
+    private = np.zeros(z.shape[1], bool)
+    for j in range(B):
+        hv = _bits_value(construction._f2(Hm[j * b:(j + 1) * b], z))
+        _, inv, counts = np.unique(group * 2**b + hv, return_inverse=True, return_counts=True)
+        private |= counts[inv] == 1
+    return bool(private.all()), L
+
+
+def _hash_draw_problems(H, z, seed, b0, B, L_max):
+    """Problems with the network's group hash H[:b0] against the seed's stream of draws."""
+    m = z.shape[0]
+    G_net = H[:b0].astype(bool)
+    for attempt in range(HASH_DRAWS):
+        rng = make_rng(seed, "threshold", "hash", attempt)
+        G = nonzero_f2_matrix(rng, b0, m)
+        if np.array_equal(G, G_net):
+            return []
+        ok, L = _acceptable(G, lambda rows, rng=rng: nonzero_f2_matrix(rng, rows, m), z, L_max, B)
+        if ok:
+            return [f"the group hash is not the seed's first acceptable draw: draw {attempt} (largest group {L}) "
+                    f"was acceptable, and the lemma takes the first one"]
+    return [f"the group hash is none of the first {HASH_DRAWS} draws of seed {seed}"]
 
 
 @dataclass(frozen=True)
@@ -110,10 +156,15 @@ def _rows(R, count, cols):
     return np.r_[np.maximum(sizes, 1), np.full(count - sizes.size, max(1, -(-cols // 2)), np.int64)]
 
 
-def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, parity="tree"):
+def audit(net, X, *, delta=None, eta=0.01, first_layer="union_bound", seed=None, parity="tree"):
     """Audit the sizes of the memorizer ``net`` built on the rows of ``X`` (see the module text).
 
-    ``delta`` and ``eta`` are those the network was built for; ``first_layer="smallest"``
+    ``delta`` is the separation **of the data** (a certified value, e.g. of lattice points; never
+    the builder's record ``net.info["delta"]``, which an inflated builder can shrink); by default
+    it is measured from ``X`` (up to :data:`MEASURE_MAX` points), and a given one is checked
+    against X's minimum distance up to that size.  ``eta`` is the failure probability the
+    network was built for.  ``seed`` (the builder's) also checks that the group hash is the
+    first acceptable draw of the seed's stream.  ``first_layer="smallest"
     (with the builder's ``seed``) prescribes k1 = the smallest separating prefix of that
     seed's Gaussian draw instead of the union bound; ``parity="flat"`` prescribes the flat
     parities of :func:`flat_parity_layers` instead of XOR trees.  Returns an :class:`Audit`.
@@ -130,12 +181,23 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, pari
     seed = None if seed is None else check_seed(seed)
     net = net.to(np)  # the audit runs on the host, whatever the backend of the network
     n, d = X.shape
+    problems = []
+    if delta is None or n <= MEASURE_MAX:
+        if n > MEASURE_MAX:
+            raise ValueError(f"delta must be given (the data's certified separation) for n > {MEASURE_MAX} "
+                             f"points, got n={n}")
+        dmin = min_distance(X) if n > 1 else 2.0
+        if delta is None:
+            if dmin == 0.0:
+                raise ValueError("X has duplicate rows (distance 0): no separation delta to audit against")
+            delta = min(dmin, 2.0)
+        elif dmin < check_sphere_distance(delta) * (1 - 1e-9):
+            problems.append(f"delta={delta} exceeds the minimum distance {dmin:.6g} of the rows of X")
     want = prescription(n, delta, eta=eta)
     if first_layer == "smallest":
         if seed is None:
             raise ValueError("first_layer='smallest' needs the builder's seed")
         want["k1"] = hyperplanes_to_separate(X, seed=seed)
-    problems = []
     stages = _stage_layers(net)
     rng = np.random.default_rng(0)
     first = stages["gaussian"]
@@ -169,6 +231,8 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, pari
     else:
         L = want["max_group"]
     b = block_bits(L)
+    if seed is not None and H.shape[0] >= b0 and H.shape[1] == z.shape[0] and z.shape[0]:
+        problems += _hash_draw_problems(H, z, seed, b0, B, want["max_group"])
     if L > want["max_group"]:
         problems.append(f"largest group {L} > {want['max_group']}, the most the group-size lemma accepts")
     if H.shape[0] != b0 + B * b:
@@ -198,7 +262,7 @@ def audit(net, X, *, delta, eta=0.01, first_layer="union_bound", seed=None, pari
                                         "neurons (built)", "weights (lemmas)", "weights (built)", "equal"])
     frame.loc[frame.index[-1], "equal"] = bool(frame["equal"].iloc[:-1].all()
                                                and frame.iloc[-1, 3] == frame.iloc[-1, 4])
-    params = {**want, "b": b, "largest_group": L, "k1_built": k1, "m_built": int(A.shape[0]),
+    params = {**want, "delta": float(delta), "b": b, "largest_group": L, "hash_draw_checked": seed is not None, "k1_built": k1, "m_built": int(A.shape[0]),
               "hash_bits_built": int(H.shape[0])}
     return Audit(not problems, frame, params, problems)
 
@@ -211,7 +275,17 @@ INFLATIONS = {
     "lifting": "one more bit per block hash (T doubled)",
     "memorization": "n extra (silent) units in the memorization layer: one per point",
     "output": "n extra (silent) units in the output layer: one per point",
+    "worst_group": "the group hash redrawn within the 20 tries, keeping the largest group it accepts",
+    "delta": "delta/2 recorded and k1 sized to it (an audit given net.info['delta'] would agree)",
+    "dense_rows": "F2 rows of density 3/4 instead of 1/2 (larger XOR trees)",
 }
+
+
+def _dense_f2_matrix(rng, rows, cols):
+    """Nonzero F2 rows with entries 1 with probability 3/4 (a correct but larger choice)."""
+    A = rng.random((rows, cols)) < 0.75
+    A[~A.any(axis=1), 0] = True
+    return A
 
 
 def _pad(layer, extra):
@@ -241,6 +315,37 @@ def inflated(stage):
     elif stage == "lifting":
         orig = C.block_bits
         patch = mock.patch.object(C, "block_bits", lambda L: orig(L) + 1)
+    elif stage == "worst_group":
+        orig, orig_rng = C._hashing_stage, C.make_rng
+
+        def worst(z, z_pos, *, seed, eta, max_attempts, parity):
+            n, m = z.shape[1], z.shape[0]
+            b0, L_max = group_bits(n), max_group_size(n)
+            sizes = []
+            for a in range(max_attempts):
+                G = nonzero_f2_matrix(orig_rng(seed, "threshold", "hash", a), b0, m)
+                sizes.append(int(np.bincount(_bits_value(C._f2(G, z)), minlength=2**b0).max()))
+            order = sorted(range(max_attempts), key=lambda a: (sizes[a] > L_max, -sizes[a]))
+
+            def rng(s, *keys):  # the builder's attempt a reads the a-th largest accepted draw
+                if keys[:2] == ("threshold", "hash"):
+                    keys = keys[:2] + (order[keys[2]],)
+                return orig_rng(s, *keys)
+
+            with mock.patch.object(C, "make_rng", rng):
+                return orig(z, z_pos, seed=seed, eta=eta, max_attempts=max_attempts, parity=parity)
+
+        patch = mock.patch.object(C, "_hashing_stage", worst)
+    elif stage == "delta":
+        orig = C.check_setting
+
+        def halved(X, delta=None, *, verify_delta=True):
+            X, delta = orig(X, delta, verify_delta=verify_delta)
+            return X, delta / 2
+
+        patch = mock.patch.object(C, "check_setting", halved)
+    elif stage == "dense_rows":
+        patch = mock.patch.object(C, "nonzero_f2_matrix", _dense_f2_matrix)
     else:  # the builder calls the unchecked stage function
         orig = C._memorization_stage
 
@@ -254,4 +359,5 @@ def inflated(stage):
         yield
 
 
-__all__ = ["Audit", "INFLATIONS", "LINEARITY_PROBES", "ROW_SIZE_SIGMAS", "audit", "inflated", "prescription"]
+__all__ = ["Audit", "HASH_DRAWS", "INFLATIONS", "LINEARITY_PROBES", "MEASURE_MAX", "ROW_SIZE_SIGMAS", "audit",
+           "inflated", "prescription"]

@@ -88,7 +88,7 @@ def past_crossover_task(n, seed=0, eta=0.01, d=16, norm=8, probes=20000, max_gib
     memorized = bool(np.array_equal(to_numpy(net.predict(X)), y))
     predict_s = time.perf_counter() - t
     t = time.perf_counter()
-    report = audit(net, X, delta=delta, eta=eta)
+    report = audit(net, X, delta=delta, eta=eta, seed=seed)
     audit_s = time.perf_counter() - t
     m = min(probes, n)
     near = data.sphere(m, d, seed=seed + 1) * 1e-6 + X[:m]  # tiny moves: labels must stay
@@ -112,10 +112,11 @@ def past_crossover_task(n, seed=0, eta=0.01, d=16, norm=8, probes=20000, max_gib
 
 
 @sweep.task("thr-crossover")
-def crossover_task(d, delta, eta=0.01, group="typical", first_layer="union_bound", seed=0):
+def crossover_task(d, delta, eta=0.01, group="typical", first_layer="union_bound", seed=0, per_decade=60):
     """The first n at which the deep network has fewer neurons than Baum, and the n from which it
-    stays below (exact formula, up to 10^9)."""
-    enter, stay = crossover_n(d, delta, eta=eta, group=group, first_layer=first_layer, seed=seed)
+    stays below (exact formula, up to 10^9, changes searched on ``per_decade`` points per decade)."""
+    enter, stay = crossover_n(d, delta, eta=eta, group=group, first_layer=first_layer, seed=seed,
+                              per_decade=per_decade)
     return {"n_enter": math.nan if enter is None else float(enter),
             "n_stay": math.nan if stay is None else float(stay)}
 
@@ -137,7 +138,7 @@ def map_data(kind, n, d, data_seed):
         X = data.simplex_points(n, 0.5, max(n, d))
     else:  # "clusters"
         rng = make_rng(data_seed, "part3", "clusters")
-        centres = data.separated_points(max(1, n // 8), d, 0.5, seed=data_seed)
+        centres = to_numpy(data.separated_points(max(1, n // 8), d, 0.5, seed=data_seed))  # host: noise added
         X = np.repeat(centres, 8, axis=0)[:n] + 0.02 * rng.standard_normal((n, d))
         X /= np.linalg.norm(X, axis=1, keepdims=True)
     return X, data.min_distance(X)
@@ -151,10 +152,11 @@ def map_task(kind, n, d, data_seed=0, seed=0):
     seed = check_seed(seed)
     y = make_rng(data_seed, "part3", "map", kind).integers(0, 2, X.shape[0])
     out = {"points": X.shape[0], "dim": X.shape[1], "delta": delta}
-    deep = build_memorizer(X, y, seed=seed, delta=min(delta, 2.0))
+    delta = min(delta, 2.0)  # the data's separation, measured by map_data (not the builder's record)
+    deep = build_memorizer(X, y, seed=seed, delta=delta)
     out.update(deep_neurons=deep.n_neurons, deep_weights=deep.n_weights, deep_depth=deep.depth,
                deep_ok=bool(np.array_equal(to_numpy(deep.predict(X)), y)),
-               deep_audit_ok=audit(deep, X, delta=deep.info["delta"]).ok)
+               deep_audit_ok=audit(deep, X, delta=delta, seed=seed).ok)
     try:
         baum = build_baum(X, y, seed=seed)
         out.update(baum_neurons=baum.n_neurons, baum_weights=baum.n_weights, baum_splits=baum.info["splits"],
@@ -200,7 +202,7 @@ SWEEPS = [
         description="the memorizer built, verified, audited and used to predict on n points of the norm-8 "
                     "shell of Z^16 (delta = 1/2), beside Baum's 2 ceil(n_min/16) + 1 neurons on the same labels",
         # the small rows are what a recheck reruns (the cheapest rows that show every axis);
-        # the last row is the build past the crossover
+        # the last row is the build past the first crossover (in a window of the sawtooth)
         grids={"book": sweep.grid(n=[256, 2**12], seed=[0, 1]),
                "full": sweep.grid(n=[256, 512, 1024, 2048], seed=[0, 1]) + [{"n": 3_500_000, "seed": 0}]},
     ),
