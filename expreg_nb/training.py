@@ -55,8 +55,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .backend import array_module, get_xp, to_device, to_numpy
-from .validation import (as_float_array, check_int, check_labels, check_monitors, check_params,
-                         check_rates, check_real)
+from .validation import (as_float_array, check_callable, check_int, check_labels, check_mapping,
+                         check_monitors, check_params, check_rates, check_real, check_str)
 
 __all__ = ["PROGRESS_MIN_STEPS", "RECORDABLE", "DivergenceError", "History", "Model", "TrainResult",
            "gradient_descent", "linearize", "train"]
@@ -206,10 +206,8 @@ def gradient_descent(
     -------
     (final params, :class:`History`)
     """
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of parameter blocks, got {type(params).__name__}")
-    if not callable(objective):
-        raise TypeError(f"objective must be callable, got {type(objective).__name__}")
+    check_mapping(params, "params", "a dict of parameter blocks")
+    check_callable(objective, "objective")
     steps = check_int(steps, "steps", minimum=0)
     record_every = check_int(record_every, "record_every", minimum=1)
     rates = check_rates(rates, params)
@@ -217,13 +215,9 @@ def gradient_descent(
         tol = check_real(tol, "tol", positive=True)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
-    if stop is not None and not callable(stop):
-        raise TypeError(f"stop must be callable or None, got {type(stop).__name__}")
-    if not isinstance(desc, str):
-        raise TypeError(f"desc must be a str, got {type(desc).__name__}")
-    if rate_names is not None and not isinstance(rate_names, Mapping):
-        raise TypeError(f"rate_names must be a mapping from block to the rate's name, got "
-                        f"{type(rate_names).__name__}")
+    stop = None if stop is None else check_callable(stop, "stop")
+    check_str(desc, "desc")
+    check_mapping(rate_names, "rate_names", "a mapping from block to the rate's name", optional=True)
     monitors = check_monitors(monitors)
 
     params = dict(params)
@@ -327,8 +321,7 @@ def linearize(model: Model, params0: Mapping) -> Model:
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be an expreg_nb.training.Model, got {type(model).__name__}")
-    if not isinstance(params0, Mapping):
-        raise TypeError(f"params0 must be a dict with the blocks {model.blocks}, got {type(params0).__name__}")
+    check_mapping(params0, "params0", f"a dict with the blocks {model.blocks}")
     if set(params0) != set(model.blocks):
         raise ValueError(f"params0 must be a dict with the blocks {model.blocks}, got {sorted(map(str, params0))}")
     p0 = check_params(model, params0, name="params0")
