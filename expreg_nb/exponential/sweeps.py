@@ -22,15 +22,17 @@ COMBOS = {
     "unnorm-indep": (False, False),
     "unnorm-coupled": (False, True),
 }
-#: n of the full-scale width sweeps (1.2 decades) and of the book-scale ones.  Sized to the compute
-#: of this book's runs (2 shared cores): a cell at n >= 32 costs about 30 CPU seconds (runs near the
-#: counting bound go on for 10^5 - 10^6 steps before they stall or hit the hard cap), n <= 16 well
-#: under a second; the five full sweeps together fit in about half an hour on one core.
-FULL_NS = (8, 16, 32, 128)
+#: n of the full-scale width sweeps (1.5 decades) and of the book-scale ones.  Sized to the compute
+#: of this book's runs (2 shared cores): a cell at n >= 64 costs about a minute (runs near the
+#: counting bound go on for 10^5 - 10^6 steps before they stall or hit the hard cap), n <= 16
+#: seconds; factors of 4 above n = 16 keep the four full sweeps near an hour of one core.
+FULL_NS = (8, 16, 64, 256)
 BOOK_NS = (8, 16)
-#: Seed cells per n: data seeds 0..4 (each with its own initialization seed data_seed * 1000).
-FULL_SEEDS = tuple(range(5))
+#: Seed cells per n: data seeds 0..9 (each with its own initialization seed data_seed * 1000).
+FULL_SEEDS = tuple(range(10))
 BOOK_SEEDS = (0, 1, 2)
+#: Seed cells per angle of the lambda sweep (its cells at small angles cost minutes each).
+LAMBDA_SEEDS = tuple(range(5))
 #: The largest n or d a grid point may name (a sweep of a larger one would not fit in memory).
 MAX_SIZE = 2**16
 #: The lambda sweep: n = LAMBDA_N points, the pair at angle theta = 2^-k, so lambda ~ theta^2
@@ -92,10 +94,10 @@ SWEEPS = [
                      f"points at angle theta, lambda ~ theta^2 (normalized, independent)"),
         grids={
             "book": lambda_points(LAMBDA_THETAS[::2], BOOK_SEEDS[:2]),
-            "full": lambda_points(LAMBDA_THETAS, FULL_SEEDS),
+            "full": lambda_points(LAMBDA_THETAS, LAMBDA_SEEDS),
         },
     ),
 ]
 
-__all__ = ["BOOK_NS", "COMBOS", "FULL_NS", "FULL_SEEDS", "LAMBDA_N", "LAMBDA_THETAS", "SWEEPS",
+__all__ = ["BOOK_NS", "COMBOS", "FULL_NS", "FULL_SEEDS", "LAMBDA_N", "LAMBDA_SEEDS", "LAMBDA_THETAS", "SWEEPS",
            "lambda_points", "width_points"]

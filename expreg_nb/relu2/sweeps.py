@@ -1,16 +1,17 @@
 """Part II: the named sweeps (:mod:`expreg_nb.sweep`), listed under the ``expreg_nb.sweeps`` entry point.
 
 Every sweep runs :func:`expreg_nb.relu2.fair.fair_task`: the network and its
-linearization, each at its own largest stable step, 4 data seeds x 1
-initialization seed (4 trials) a cell.  The full grids are sized so that all of
-them together run in about half an hour on one core of the shared 2-core machine
-(piloted cell by cell: a trial costs up to ~20 s wall at n = 1024 and 2048, and
+linearization, each at its own largest stable step: 8 data seeds x 2
+initialization seeds (16 trials) a cell on relu2-width, 8 x 1 on relu2-width-large,
+4 data seeds x 1 initialization seed (4 trials) a cell elsewhere.  The full grids are
+sized to one to two hours of one core of the shared 2-core machine (piloted cell by
+cell: a trial costs up to ~40 s wall at n = 2048 and about a minute at 4096, and
 the fixed-d series' budget, which scales with kappa(K^inf), reaches 4.6e5 steps at
 n = 256, d = 8, so that series stops at n = 128).  Costs are in the chapter, read
 from each result's provenance.
 
 relu2-width        n/d = 4 fixed, n = 32 ... 512, md/n = 0.75 ... 6 (m = 3 ... 24), LeCun ratio m/d
-relu2-width-large  the same at n = 1024 and 2048, md/n around the crossing seen at n <= 512
+relu2-width-large  the same at n = 1024, 2048 and 4096, md/n around the crossing seen at n <= 512
 relu2-width-wide   n/d = 4 at n = 64 and 256, md/n = 8 ... 512 (m = 32 ... 2048): where the kernel's
                    change falls toward the lazy regime
 relu2-width-d8     d = 8 fixed, n = 16 ... 128 (n/d to 16), LeCun ratio, budget ~ kappa
@@ -34,10 +35,17 @@ INIT_SEEDS = [0]
 #: md/n at n/d = 4 (m = 4 md/n = 3, 6, 8, ..., 24); m (d + 1) < n only for md/n <= 0.75.
 WIDTH_MD = [0.75, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0]
 WIDTH_N = [32, 64, 128, 256, 512]
-#: At n = 1024, 2048 only md/n around the crossing seen at n <= 512 (earlier runs: md/n = 2.5 fails
-#: at n = 1024, 3 fits about a third of the time, 4 nearly always; a trial costs ~10-20 s wall there).
-#: n = 4096 does not fit the budget.
-LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0]}
+#: At n = 1024, 2048, 4096 only md/n around the crossing seen at n <= 512 (earlier runs: md/n = 2.5
+#: fails at n = 1024, 3 fits about a third of the time, 4 nearly always; a trial costs ~3 s wall
+#: at n = 1024, ~25 s at 2048 and about a minute at 4096, where two n x n eigendecompositions of
+#: K dominate).
+LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0], 4096: [3.0, 4.0, 6.0]}
+#: The headline sweeps' seeds: 8 data seeds x 2 initialization seeds (16 trials a cell) on
+#: relu2-width, 8 data seeds x 1 initialization seed on relu2-width-large (its n = 4096 trials
+#: cost a minute each).  The other sweeps keep DATA_SEEDS x INIT_SEEDS.
+WIDTH_DATA_SEEDS = list(range(8))
+WIDTH_INIT_SEEDS = [0, 1]
+LARGE_INIT_SEEDS = [0]
 #: Widths far above the crossing (m up to 32 n at n = 64): the lazy alternative's m^(-1/2) can show.
 WIDE = {64: [8.0, 32.0, 128.0, 512.0], 256: [8.0, 32.0, 128.0]}
 D8_N = [16, 32, 64, 128]
@@ -74,7 +82,8 @@ def _wide():
 def _large():
     pts = []
     for n, mds in LARGE.items():
-        pts += _fixed_ratio([n], mds, record_every=_record_every(n))
+        pts += _fixed_ratio([n], mds, seeds=WIDTH_DATA_SEEDS, inits=LARGE_INIT_SEEDS,
+                            record_every=_record_every(n))
     return pts
 
 
@@ -116,13 +125,14 @@ SWEEPS = [
         name="relu2-width",
         fn=fair_task,
         description="network vs linearization at fair steps, n/d = 4, n = 32..512, md/n = 0.75..6",
-        grids={"book": _BOOK_WIDTH, "full": _width(WIDTH_N)},
+        grids={"book": _BOOK_WIDTH,
+               "full": _width(WIDTH_N, seeds=WIDTH_DATA_SEEDS, inits=WIDTH_INIT_SEEDS)},
         version=3,
     ),
     Sweep(
         name="relu2-width-large",
         fn=fair_task,
-        description="the same at n = 1024, 2048 (md/n near the crossing)",
+        description="the same at n = 1024, 2048, 4096 (md/n near the crossing)",
         grids={"book": _fixed_ratio([32], [3.0], seeds=[0], inits=[0]), "full": _large()},
     ),
     Sweep(
@@ -168,5 +178,5 @@ SWEEPS = [
 ]
 
 __all__ = ["D8_MD", "D8_N", "DATA_SEEDS", "INIT_SEEDS", "LARGE", "PERTURBATIONS", "PROTOCOL", "ROBUST_MD", "ROBUST_N", "WIDE",
-           "SWEEPS",
+           "SWEEPS", "LARGE_INIT_SEEDS", "WIDTH_DATA_SEEDS", "WIDTH_INIT_SEEDS",
            "WIDTH_MD", "WIDTH_N", "robust_points"]
