@@ -2,9 +2,9 @@
 
 Every sweep runs :func:`expreg_nb.relu2.fair.fair_task`: the network and its
 linearization, each at its own largest stable step: 8 data seeds x 2
-initialization seeds (16 trials) a cell on relu2-width, 8 x 1 on relu2-width-large,
-4 data seeds x 1 initialization seed (4 trials) a cell elsewhere.  The full grids are
-sized to one to two hours of one core of the shared 2-core machine (piloted cell by
+initialization seeds (16 trials) a cell on relu2-width and the relu2-robust-*
+tables, 8 x 1 on relu2-width-large, 4 data seeds x 1 initialization seed (4
+trials) a cell elsewhere.  The full grids are sized to one to two hours of one core of the shared 2-core machine (piloted cell by
 cell: a trial costs up to ~40 s wall at n = 2048 and about a minute at 4096, and
 the fixed-d series' budget, which scales with kappa(K^inf), reaches 4.6e5 steps at
 n = 256, d = 8, so that series stops at n = 128).  Costs are in the chapter, read
@@ -42,7 +42,7 @@ WIDTH_N = [32, 64, 128, 256, 512]
 LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0], 4096: [3.0, 4.0, 6.0]}
 #: The headline sweeps' seeds: 8 data seeds x 2 initialization seeds (16 trials a cell) on
 #: relu2-width, 8 data seeds x 1 initialization seed on relu2-width-large (its n = 4096 trials
-#: cost a minute each).  The other sweeps keep DATA_SEEDS x INIT_SEEDS.
+#: cost a minute each), and on the robustness tables.  The other sweeps keep DATA_SEEDS x INIT_SEEDS.
 WIDTH_DATA_SEEDS = list(range(8))
 WIDTH_INIT_SEEDS = [0, 1]
 LARGE_INIT_SEEDS = [0]
@@ -107,11 +107,11 @@ PERTURBATIONS = {
 
 
 def robust_points(scale="full"):
-    """The baseline points of the robustness tables: relu2-width with n <= 128 at md/n in ROBUST_MD
-    (book: a few)."""
+    """The baseline points of the robustness tables: relu2-width with n <= 128 at md/n in ROBUST_MD,
+    all 16 trials a cell (book: a few)."""
     if check_choice(scale, "scale", ("book", "full")) == "book":
         return _fixed_ratio([32], [1.5, 3.0], seeds=[0], inits=[0], record_every=10)
-    return _width(ROBUST_N, mds=ROBUST_MD)
+    return _width(ROBUST_N, mds=ROBUST_MD, seeds=WIDTH_DATA_SEEDS, inits=WIDTH_INIT_SEEDS)
 
 
 def _robust(name):
