@@ -12,17 +12,23 @@ from pathlib import Path
 
 from .validation import check_path
 
-__all__ = ["THREAD_ENV", "git_state", "package_versions"]
+__all__ = ["RESULTS_PATH", "THREAD_ENV", "git_state", "package_versions"]
 
 #: Environment variables that set the BLAS / OpenMP thread counts (recorded in the provenance).
 THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+#: The results store inside the checkout, relative to its root (not counted as a modification).
+RESULTS_PATH = "expreg_nb/results"
 
 
 def git_state(root: Path | str | None = None) -> tuple[str, bool | None]:
     """``(commit, dirty)`` of the git checkout holding ``root`` (default: this package's source).
 
     ``("unknown", None)`` outside a checkout (a non-editable install) or without git;
-    ``dirty`` is whether tracked files differ from the commit.
+    ``dirty`` is whether tracked files differ from the commit, the results store
+    (``expreg_nb/results/``) excluded: a sweep run from a clean checkout writes its table there,
+    and that must not mark the next sweep of the same run as made by modified code.
     """
     root = check_path(root, "root", optional=True) or Path(__file__).resolve().parent.parent
     try:
@@ -30,7 +36,8 @@ def git_state(root: Path | str | None = None) -> tuple[str, bool | None]:
                              text=True, timeout=10)
         if out.returncode != 0:
             return "unknown", None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no",
+                                "--", ".", f":(exclude){RESULTS_PATH}"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return out.stdout.strip(), bool(dirty)
     except (OSError, subprocess.SubprocessError):

@@ -135,6 +135,24 @@ def test_command_line_lists_and_runs(tmp_path, capsys, monkeypatch):
         sweep.get("does-not-exist")
 
 
+def test_git_state_ignores_the_results_store_but_not_the_code(tmp_path):
+    import subprocess
+    run = lambda *a: subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)
+    run("init", "-q")
+    (tmp_path / "expreg_nb" / "results").mkdir(parents=True)
+    (tmp_path / "expreg_nb" / "results" / "t.csv").write_text("a\n1\n")
+    (tmp_path / "expreg_nb" / "code.py").write_text("x = 1\n")
+    run("add", ".")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    assert provenance.git_state(tmp_path)[1] is False
+    (tmp_path / "expreg_nb" / "results" / "t.csv").write_text("a\n2\n")
+    # rules out: a stored table marking the checkout dirty for the next sweep
+    assert provenance.git_state(tmp_path)[1] is False
+    (tmp_path / "expreg_nb" / "code.py").write_text("x = 2\n")
+    # rules out: a modified source file not counted as dirty
+    assert provenance.git_state(tmp_path)[1] is True
+
+
 def test_git_state_outside_a_checkout(tmp_path):
     # rules out: a made-up commit (or a crash) where there is no git checkout (a non-editable install)
     assert provenance.git_state(tmp_path) == ("unknown", None)
