@@ -390,6 +390,8 @@ def provenance(sweep: Sweep, scale: str, wall_seconds: float, executor_desc: str
         "description": sweep.description,
         "scale": scale,
         "grid_hash": sweep.grid_hash(scale),
+        "task": task_id(sweep.fn),
+        "version": sweep.version,
         "points": len(sweep.points(scale)),
         "grid": sweep.points(scale),
         "package_version": __version__,
@@ -422,22 +424,72 @@ def result_dir(name: str, scale: str, root: Path | None = None) -> Path:
 
 
 def store(name: str, scale: str, *, executor=None, executor_desc: str = "serial",
-          root: Path | None = None, progress=None):
-    """Run the named sweep at ``scale`` and write ``table.csv`` and ``provenance.json``; return both."""
+          root: Path | None = None, progress=None, reuse: bool = False):
+    """Run the named sweep at ``scale`` and write ``table.csv`` and ``provenance.json``; return both.
+
+    ``reuse=True`` extends a stored result instead of redoing it: a grid point that the stored
+    provenance's ``grid`` lists (the same dict) takes its stored row, and only the other points
+    run.  The stored result must be of the same sweep, task and version; the provenance then
+    records ``reused`` (how many rows, and the commit, finish time and wall time they came
+    from), and the rechecks of :func:`load_result` rerun reused rows like any other.
+    """
+    import pandas as pd
+
     if not isinstance(scale, str) or scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     check_str(executor_desc, "executor_desc")
     check_executor(executor)
     progress = check_progress(progress)
+    reuse = check_bool(reuse, "reuse")
     out = result_dir(name, scale, root)  # checks name and root before anything runs
     sweep = get(name)
+    points = sweep.points(scale)
+    old_rows, old_prov = (_reusable(sweep, scale, out) if reuse else ({}, None))
+    todo = [p for p in points if _point_key(p) not in old_rows]
     start = time.perf_counter()
-    df = sweep.run(scale, executor=executor, progress=progress)
-    prov = provenance(sweep, scale, time.perf_counter() - start, executor_desc)
+    new = run(sweep.fn, todo, executor=executor, progress=progress, catch=sweep.catch or None,
+              desc=sweep.name) if todo else None
+    wall = time.perf_counter() - start
+    new_rows = iter(new.to_dict("records")) if new is not None else iter(())
+    rows = [old_rows[_point_key(p)] if _point_key(p) in old_rows else next(new_rows) for p in points]
+    df = pd.DataFrame(rows)
+    cols = [c for c in df.columns if c not in (ERROR_COLUMN, TIME_COLUMN)] + [ERROR_COLUMN, TIME_COLUMN]
+    df = df[cols]
+    prov = provenance(sweep, scale, wall, executor_desc)
+    if old_prov is not None:
+        prov["reused"] = {"rows": len(points) - len(todo),
+                          **{k: old_prov.get(k) for k in ("git_commit", "git_dirty", "finished",
+                                                          "wall_seconds")}}
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "table.csv", index=False)
     (out / "provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
     return df, prov
+
+
+def _point_key(point: Mapping) -> str:
+    return json.dumps(point, sort_keys=True)
+
+
+def _reusable(sweep: Sweep, scale: str, out: Path) -> tuple[dict, dict | None]:
+    """The stored rows of ``sweep`` at ``scale`` by grid point (``{}`` when nothing is stored)."""
+    import pandas as pd
+
+    if not (out / "table.csv").exists() or not (out / "provenance.json").exists():
+        return {}, None
+    prov = json.loads((out / "provenance.json").read_text())
+    same = (prov.get("sweep") == sweep.name and prov.get("scale") == scale
+            and prov.get("task", task_id(sweep.fn)) == task_id(sweep.fn)
+            and prov.get("version", sweep.version) == sweep.version)
+    if not same:
+        raise ValueError(f"cannot reuse the stored result in {out}: it is not of sweep {sweep.name!r} "
+                         f"({scale}), task {task_id(sweep.fn)!r}, version {sweep.version}")
+    table = pd.read_csv(out / "table.csv")
+    grid = prov.get("grid")
+    if not isinstance(grid, list) or len(grid) != len(table):
+        raise ValueError(f"cannot reuse the stored result in {out}: its provenance's grid does not "
+                         f"list its {len(table)} rows")
+    keep = table[table[ERROR_COLUMN].isna()] if ERROR_COLUMN in table.columns else table.iloc[:0]
+    return {_point_key(grid[i]): row for i, row in zip(keep.index, keep.to_dict("records"))}, prov
 
 
 def load_result(name: str, scale: str = "full", *, root: Path | None = None, check: bool = True,
@@ -515,6 +567,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None,
                     help=f"results root (default ${RESULTS_ENV}, else {RESULTS_DIR})")
     ap.add_argument("--list", action="store_true", help="list the named sweeps and exit")
+    ap.add_argument("--reuse", action="store_true",
+                    help="extend the stored result: keep its rows for the grid points it has, run the rest "
+                         "(the provenance records what was reused)")
     ap.add_argument("--recheck", nargs="?", const="sample", choices=("sample", "all"), default=None,
                     help="instead of running: rerun a seeded sample of the stored table of NAME (or with "
                          "'all' every row) and compare it with the current code; without NAME, every "
@@ -533,13 +588,13 @@ def main(argv=None) -> int:
 
         with Client(args.dask) as client:
             df, prov = store(args.name, scale, executor=client.get_executor(),
-                             executor_desc=f"dask {args.dask}", root=args.out)
+                             executor_desc=f"dask {args.dask}", root=args.out, reuse=args.reuse)
     elif args.workers > 1:
         with cf.ProcessPoolExecutor(args.workers) as ex:
             df, prov = store(args.name, scale, executor=ex,
-                             executor_desc=f"{args.workers} processes", root=args.out)
+                             executor_desc=f"{args.workers} processes", root=args.out, reuse=args.reuse)
     else:
-        df, prov = store(args.name, scale, root=args.out)
+        df, prov = store(args.name, scale, root=args.out, reuse=args.reuse)
     n_err = int(df[ERROR_COLUMN].notna().sum())
     print(f"{args.name} ({scale}): {len(df)} runs, {n_err} error rows, {prov['wall_seconds']:.1f} s -> "
           f"{result_dir(args.name, scale, args.out)}")

@@ -123,6 +123,40 @@ def test_store_and_load_with_grid_hash(tmp_path, monkeypatch):
     json.loads((tmp_path / "tiny" / "book" / "provenance.json").read_text())
 
 
+_CALLS = []
+
+
+@sweep.task("test-counted")
+def _counted(*, x):
+    _CALLS.append(x)
+    return {"value": 10 * x}
+
+
+def test_store_with_reuse_runs_only_the_new_points(tmp_path, monkeypatch):
+    s = sweep.Sweep(name="tiny", fn=_counted, grids={"book": sweep.grid(x=[1, 2, 3])})
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s})
+    sweep.store("tiny", "book", root=tmp_path)
+    _CALLS.clear()
+    s2 = sweep.Sweep(name="tiny", fn=_counted, grids={"book": sweep.grid(x=[0, 2, 3, 4])})
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s2})
+    df, prov = sweep.store("tiny", "book", root=tmp_path, reuse=True)
+    # rules out: stored points run again, or a point dropped
+    assert sorted(_CALLS) == [0, 4]
+    # rules out: rows out of grid order or a reused row with the wrong value
+    assert list(df["x"]) == [0, 2, 3, 4] and list(df["value"]) == [0, 20, 30, 40]
+    # rules out: a provenance silent about the reused rows
+    assert prov["reused"]["rows"] == 2 and prov["task"] == "test-counted"
+    back, _ = sweep.load_result("tiny", "book", root=tmp_path, recheck="all")
+    assert list(back["value"]) == [0, 20, 30, 40]
+    s3 = sweep.Sweep(name="tiny", fn=_counted, grids={"book": sweep.grid(x=[1])}, version=2)
+    monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s3})
+    # rules out: rows of another version of the task reused
+    with pytest.raises(ValueError, match="cannot reuse"):
+        sweep.store("tiny", "book", root=tmp_path, reuse=True)
+    with pytest.raises(TypeError, match="reuse"):
+        sweep.store("tiny", "book", root=tmp_path, reuse="yes")
+
+
 def test_command_line_lists_and_runs(tmp_path, capsys, monkeypatch):
     s = sweep.Sweep(name="tiny", fn=_scalar, grids={"book": sweep.grid(x=[1, 2])})
     monkeypatch.setattr(sweep, "registry", lambda: {"tiny": s})

@@ -38,8 +38,9 @@ WIDTH_N = [32, 64, 128, 256, 512]
 #: At n = 1024, 2048, 4096 only md/n around the crossing seen at n <= 512 (earlier runs: md/n = 2.5
 #: fails at n = 1024, 3 fits about a third of the time, 4 nearly always; a trial costs ~3 s wall
 #: at n = 1024, ~25 s at 2048 and about a minute at 4096, where two n x n eigendecompositions of
-#: K dominate).
-LARGE = {1024: [2.5, 3.0, 4.0], 2048: [3.0, 4.0, 6.0], 4096: [3.0, 4.0, 6.0]}
+#: K dominate).  md/n = 2.5 at 2048 and 4096 brackets the linearization's crossing too (it fits
+#: every trial at 3 there), so the critical-width slope can use those n.
+LARGE = {1024: [2.5, 3.0, 4.0], 2048: [2.5, 3.0, 4.0, 6.0], 4096: [2.5, 3.0, 4.0, 6.0]}
 #: The headline sweeps' seeds: 8 data seeds x 2 initialization seeds (16 trials a cell) on
 #: relu2-width, 8 data seeds x 1 initialization seed on relu2-width-large (its n = 4096 trials
 #: cost a minute each), and on the robustness tables.  The other sweeps keep DATA_SEEDS x INIT_SEEDS.
