@@ -426,6 +426,8 @@ SPECS: list[Spec] = [
       dict(table="width_table", variant="choice")),
     S("wl.cells_changed", wl.cells_changed,
       lambda p: dict(table=wl.variant_table(width_table(), "cap x10")), dict(table="variant_frame")),
+    S("wl.hard_cap_bracket", wl.hard_cap_bracket, lambda p: dict(table=width_table(), floor_d=None),
+      dict(table="width_table", floor_d="size_or_none")),
     S("wl.synthetic_table", wl.synthetic_table, lambda p: dict(table=width_table(), slope=1.0, x="n"),
       dict(table="width_table", slope="scalar_real", x="column")),
     S("wl.exponent_interval", wl.exponent_interval,

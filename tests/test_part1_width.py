@@ -278,3 +278,28 @@ def test_the_documented_command_line_lists_the_width_sweeps():
     # rules out: `python -m expreg_nb.sweep` failing on its own Sweep class (run as __main__)
     assert out.returncode == 0, out.stderr
     assert "exp-width-norm-indep" in out.stdout and "exp-width-lambda" in out.stdout
+
+
+def test_hard_cap_bracket_lowers_m_star_to_one_step_above_the_last_settled_failure():
+    # grid at n = 8 (m <= 64): 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 13, 16, ...
+    rows = [
+        # 5 stalled, 8 undecided at the cap, 10 reached: m* = 10 could be as low as 6
+        {"n": 8, "coupled": False, "m_star": 10.0, "trace": "5:stalled:100;8:cap:1000000;10:reached:50"},
+        # the failing neighbour stalled: nothing a cap could change
+        {"n": 8, "coupled": False, "m_star": 4.0, "trace": "2:stalled:100;5:reached:9;3:diverged:7;4:reached:9"},
+        # nothing below m* settled: the bracket reaches the bottom of the grid
+        {"n": 8, "coupled": False, "m_star": 4.0, "trace": "2:cap:5000;4:reached:10"},
+    ]
+    b = wl.hard_cap_bracket(pd.DataFrame(rows))
+    # rules out: a capped run counted as a settled failure, or a bracket off the grid
+    assert list(b["m_star"]) == [6.0, 4.0, 1.0]
+    # rules out: a count blind to the cells a cap could move
+    assert wl.cells_changed(b) == 2
+    # with the counting bound m d >= n as a floor (d = 2: m >= 4), never above m*
+    f = wl.hard_cap_bracket(pd.DataFrame(rows), floor_d=2)
+    # rules out: a floor ignored, or a floor that raises m* above the stored one
+    assert list(f["m_star"]) == [6.0, 4.0, 4.0]
+    with pytest.raises(ValueError, match="trace"):
+        wl.hard_cap_bracket(pd.DataFrame(rows).drop(columns="trace"))
+    with pytest.raises(TypeError, match="floor_d"):
+        wl.hard_cap_bracket(pd.DataFrame(rows), floor_d="16")

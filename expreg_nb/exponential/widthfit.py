@@ -83,3 +83,47 @@ def interval_excludes(interval, *slopes):
     tol = 1e-9 * max(1.0, abs(lo), abs(hi))
     return all(not (lo - tol <= s <= hi + tol) for s in slopes)
 
+
+
+# =========================================================================== the hard cap's bracket
+#: Baseline verdicts that settle a width as failing under any cap (a "cap" verdict does not).
+DEFINITE_FAILURES = ("stalled", "diverged")
+
+
+def hard_cap_bracket(table, *, floor_d=None):
+    """The table with ``m_star`` replaced by the lower end of the bracket a finite cap leaves it.
+
+    A width whose baseline run stopped at a cap (the relative cap or the hard cap, where it was
+    still neither reached nor stalled) might pass with more steps.  Assuming passing is monotone
+    in the width (as the search does), the true m* of a cell lies between m* and the grid width one
+    step above the largest width below m* that the search settled as failing (stalled or
+    diverged; the bottom of the grid when there is none).  That lower end is ``m_star`` here, and
+    ``m_star_baseline`` the stored one, so :func:`~expreg_nb.exponential.widthlaw.cells_changed`
+    counts the cells a cap could still move and :func:`exponent_interval` fits the most
+    favourable law the stored runs allow.  ``floor_d``: also assume that no width below the
+    counting bound m d >= n passes (``d = floor_d``), so the lower end is at least the smallest
+    grid width with m * floor_d >= n (and never above the stored m*).
+    """
+    from .widthlaw import M_MAX, runs_frame, width_grid
+
+    check_dataframe(table, "table")
+    for col in ("m_star", "n", "coupled", "trace"):
+        if col not in table.columns:
+            raise ValueError(f"table has no column {col!r} (an exp-width-* table has one)")
+    if floor_d is not None:
+        from ..validation import check_int
+        floor_d = check_int(floor_d, "floor_d")
+    runs = runs_frame(table.assign(_row=np.arange(len(table))), keys=("_row",))
+    failed = runs[runs["reason"].isin(DEFINITE_FAILURES)]
+    low = []
+    for i, row in enumerate(table.itertuples(index=False)):
+        grid = width_grid(min(int(row.n) ** 2, M_MAX), coupled=bool(row.coupled))
+        below = failed.loc[(failed["_row"] == i) & (failed["m"] < row.m_star), "m"]
+        lo = grid[grid.index(int(below.max())) + 1] if len(below) else grid[0]
+        if floor_d is not None:
+            lo = max(lo, min(next((m for m in grid if m * floor_d >= row.n), grid[-1]), row.m_star))
+        low.append(float(lo))
+    return table.assign(m_star=low, m_star_baseline=table["m_star"])
+
+
+__all__ += ["DEFINITE_FAILURES", "hard_cap_bracket"]

@@ -551,6 +551,6 @@ def _width_frame(table, name="table"):
 
 
 # the exponents (log-log fits with cluster-bootstrap intervals) live in widthfit; re-exported here
-from .widthfit import exponent_interval, interval_excludes  # noqa: E402
+from .widthfit import exponent_interval, hard_cap_bracket, interval_excludes  # noqa: E402
 
-__all__ += ["cells_changed", "exponent_interval", "interval_excludes", "synthetic_table"]
+__all__ += ["cells_changed", "exponent_interval", "hard_cap_bracket", "interval_excludes", "synthetic_table"]
