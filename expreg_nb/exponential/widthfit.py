@@ -112,7 +112,7 @@ def hard_cap_bracket(table, *, floor_d=None):
             raise ValueError(f"table has no column {col!r} (an exp-width-* table has one)")
     if floor_d is not None:
         from ..validation import check_int
-        floor_d = check_int(floor_d, "floor_d")
+        floor_d = check_int(floor_d, "floor_d", maximum=2**20)  # an input dimension
     runs = runs_frame(table.assign(_row=np.arange(len(table))), keys=("_row",))
     failed = runs[runs["reason"].isin(DEFINITE_FAILURES)]
     low = []
