@@ -274,8 +274,11 @@ def run(fn: Callable, points: Sequence[Mapping], *, executor: cf.Executor | None
             for fut in cf.as_completed(futures):
                 results[futures[fut]] = fut.result()
                 bar.update(1)
-    rows = [{**p, **r} for p, r in zip(points, results)]
-    df = pd.DataFrame(rows)
+    return _error_and_time_last(pd.DataFrame([{**p, **r} for p, r in zip(points, results)]))
+
+
+def _error_and_time_last(df):
+    """``df`` with the error and wall-time columns last (the layout of every stored table)."""
     cols = [c for c in df.columns if c not in (ERROR_COLUMN, TIME_COLUMN)] + [ERROR_COLUMN, TIME_COLUMN]
     return df[cols]
 
@@ -452,9 +455,7 @@ def store(name: str, scale: str, *, executor=None, executor_desc: str = "serial"
     wall = time.perf_counter() - start
     new_rows = iter(new.to_dict("records")) if new is not None else iter(())
     rows = [old_rows[_point_key(p)] if _point_key(p) in old_rows else next(new_rows) for p in points]
-    df = pd.DataFrame(rows)
-    cols = [c for c in df.columns if c not in (ERROR_COLUMN, TIME_COLUMN)] + [ERROR_COLUMN, TIME_COLUMN]
-    df = df[cols]
+    df = _error_and_time_last(pd.DataFrame(rows))
     prov = provenance(sweep, scale, wall, executor_desc)
     if old_prov is not None:
         prov["reused"] = {"rows": len(points) - len(todo),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_dataframe, check_names, check_real, check_str
+from ..validation import check_dataframe, check_int, check_names, check_real, check_str
 
 __all__ = ["exponent_interval", "interval_excludes"]
 
@@ -84,7 +84,6 @@ def interval_excludes(interval, *slopes):
     return all(not (lo - tol <= s <= hi + tol) for s in slopes)
 
 
-
 # =========================================================================== the hard cap's bracket
 #: Baseline verdicts that settle a width as failing under any cap (a "cap" verdict does not).
 DEFINITE_FAILURES = ("stalled", "diverged")
@@ -111,7 +110,6 @@ def hard_cap_bracket(table, *, floor_d=None):
         if col not in table.columns:
             raise ValueError(f"table has no column {col!r} (an exp-width-* table has one)")
     if floor_d is not None:
-        from ..validation import check_int
         floor_d = check_int(floor_d, "floor_d", maximum=2**20)  # an input dimension
     runs = runs_frame(table.assign(_row=np.arange(len(table))), keys=("_row",))
     failed = runs[runs["reason"].isin(DEFINITE_FAILURES)]
