@@ -70,8 +70,8 @@ def beyond_ntk(n=32, d=8, md_over_n=4.0, ratio="lecun", data_seed=0, init_seed=0
     """Part II: the two-rate ReLU network and its linearization, each at its own largest stable step.
 
     The chapter's rule (:func:`expreg_nb.relu2.fair_compare`): rates c times each model's
-    unit rates, c the largest scale of one grid whose whole run is stable (loss finite,
-    max_t lambda_max(K(t)) < 1.8, no step raising the loss by more than 1%).  The panel
+    unit rates, c the largest scale of one grid (top 1.99) whose whole run is stable (loss
+    finite, max_t lambda_max(K(t)) < 2, no step raising the loss by more than 1%).  The panel
     shows L(t)/L(0) of both runs; the facts carry the scales, the stability record and
     the steps to ``tol``.
     """

@@ -46,13 +46,17 @@ __all__ = ["ACCEPT", "Attempt", "DENSE_MAX", "GRID", "LinearRun", "MAX_RISE", "S
            "STALL_FRACTION", "Search", "judge", "lambda_max_monitor", "largest_stable", "linear_run",
            "loss_rises", "stall_window", "stalled", "unit_rates"]
 
-#: A run is stable only if its recorded max_t lambda_max(K(t)) is below this (< 2, room for the
-#: steps between two recordings).
-ACCEPT = 1.8
+#: A run is stable only if its recorded max_t lambda_max(K(t)) is below this: the exact limit of
+#: gradient descent on a quadratic, the same for every model (a model whose kernel is constant
+#: has lambda_max = c at every step; between two recordings of a moving kernel, the loss-rise
+#: rule below catches an excursion past 2).
+ACCEPT = 2.0
 #: ... and no single step raises the loss by more than this fraction of its value.
 MAX_RISE = 1e-2
-#: The scales c tried, largest first: 1.6 * 2^(-k/2), k = 0..19 (ratio sqrt(2); down to 0.0022).
-GRID = tuple(1.6 * 2.0 ** (-k / 2) for k in range(20))
+#: The scales c tried, largest first: 1.99 * 2^(-k/4), k = 0..39 (ratio 2^(1/4), 19% apart; down
+#: to 0.0024).  The top is just below the limit c = 2 that lambda_max(K(0)) = 1 sets for every
+#: model, so no model's largest stable step is cut off by the grid.
+GRID = tuple(1.99 * 2.0 ** (-k / 4) for k in range(40))
 #: The stall window is the budget divided by this.
 STALL_FRACTION = 10
 #: A run has stalled when its loss fell by less than this fraction over the stall window.

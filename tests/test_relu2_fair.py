@@ -69,7 +69,8 @@ def test_neither_when_the_target_is_off_the_curve():
 def test_linearization_faster_when_the_network_sharpens():
     # u = (theta_1^3, eps theta_2): from theta_1 = 0.5 to 1 the kernel 9 theta_1^4 grows 16x, so the
     # network's stable c is ~16x smaller, and the direction both must fit (eps) is slower by as much
-    eps = math.sqrt(0.05)
+    # (the linearization at c = 1.99 fits its top direction at |1 - c| = 0.99 a step: ~300 steps)
+    eps = math.sqrt(0.01)
     m, p0 = toy(lambda t: np.array([t[0] ** 3, eps * t[1]]), lambda t: np.diag([3 * t[0] ** 2, eps]), [0.5, 0.0])
     outcome, out = _outcome(m, p0, [1.0, 1.0])
     # rules out: a network trained at the linearization's step (it would diverge) or vice versa
@@ -206,3 +207,17 @@ def test_step_rules_own_best_and_network_c():
     # rules out: the old rule not being the linearization at the network's step
     assert netc["lin"].c == netc["net"].c == largest["net"].c
     assert netc["lin"].attempt.steps >= largest["lin"].attempt.steps
+
+
+def test_loss_rise_stops_a_run_early_with_the_judges_verdict():
+    # u = theta^3 from 0.5 towards 1: the kernel grows 16x, so at c = 0.15 the loss oscillates and
+    # rises; with the curvature rule switched off (accept huge) only the loss-rise rule can reject
+    m, p0 = toy(lambda t: t ** 3, lambda t: np.diag(3 * t ** 2), [0.5])
+    X, y, rates1 = np.zeros((1, 1)), np.array([1.0]), {"W": 1 / 0.5625}
+    a = fair.net_attempt(m, p0, X, y, rates1, 0.15, steps=2000, tol=1e-6, accept=1e9)
+    full = train(m, X, y, init=p0, rates={"W": 0.15 / 0.5625}, steps=2000, tol=1e-6, progress=False)
+    verdict = st.judge(0.15, full.history.loss, 1.0, accept=1e9)
+    # rules out: a run stopped on a rise that judge would accept, or run on past one it rejects
+    assert not a.stable and not verdict.stable and "loss rose" in a.reason and "loss rose" in verdict.reason
+    # rules out: an early stop that does not save the rest of the run
+    assert a.steps < full.history.steps

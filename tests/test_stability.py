@@ -128,6 +128,8 @@ def test_linear_run_stalls_on_a_null_direction_and_reports_the_floor():
         st.linear_run(mu, -beta, 1.0, steps=10, tol=1e-3)
 
 
-def test_grid_is_geometric_and_below_the_margin():
+def test_grid_is_geometric_and_reaches_the_exact_limit():
     g = np.array(st.GRID)
-    assert g[0] < st.ACCEPT < 2 and np.allclose(g[1:] / g[:-1], 2 ** -0.5)
+    # rules out: a grid top that caps a constant-kernel model below its exact limit c < 2
+    # (the earlier 1.6 with a 1.8 margin), or a top at the limit itself
+    assert 1.98 <= g[0] < st.ACCEPT == 2.0 and np.allclose(g[1:] / g[:-1], 2 ** -0.25)

@@ -145,7 +145,7 @@ def net_attempt(model, p0, X, y, rates1, c, *, steps, tol, record_every=10, acce
     drop = check_real(drop, "drop", positive=True)
     rates = {k: c * v for k, v in rates1.items()}
     lam = st.lambda_max_monitor(model, X, {k: v for k, v in rates.items() if v > 0})
-    state = {"lam": [], "abort": None, "stalled": False}
+    state = {"lam": [], "abort": None, "stalled": False, "checked": 0}
     window = st.stall_window(steps, record_every)
 
     def mon(p):
@@ -157,6 +157,12 @@ def net_attempt(model, p0, X, y, rates1, c, *, steps, tol, record_every=10, acce
         t = len(losses) - 1
         if state["lam"][-1] >= accept:
             state["abort"] = f"lambda_max(K) = {state['lam'][-1]:.3g} >= {accept:g} at step {t}"
+            return True
+        # the loss-rise rule of judge, applied as the run goes (the same verdict, sooner)
+        _, rise = st.loss_rises(losses[max(state["checked"] - 1, 0):])
+        state["checked"] = len(losses)
+        if rise > max_rise:
+            state["abort"] = f"the loss rose by {rise:.2%} in one step (more than {max_rise:.0%}) by step {t}"
             return True
         if t >= window and st.stalled(losses[t], losses[t - window], drop):
             state["stalled"] = True
@@ -248,7 +254,7 @@ def _best(search, run, grid, tol):
 
 
 def fair_compare(model, p0, X, y, *, ratio, steps, tol=1e-3, record_every=10, step_rule="largest",
-                 start=2, grid=st.GRID):
+                 start=4, grid=st.GRID):
     r"""Train ``model`` and its linearization at ``p0`` each at its own step (``step_rule``).
 
     Returns a dict: ``net``, ``lin`` (:class:`~expreg_nb.stability.Search`; the accepted

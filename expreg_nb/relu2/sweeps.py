@@ -3,8 +3,13 @@
 Every sweep runs :func:`expreg_nb.relu2.fair.fair_task`: the network and its
 linearization, each at its own largest stable step: 8 data seeds x 2
 initialization seeds (16 trials) a cell on relu2-width and the relu2-robust-*
-tables, 8 x 1 on relu2-width-large, 4 data seeds x 1 initialization seed (4
-trials) a cell elsewhere.  The full grids are sized to one to two hours of one core of the shared 2-core machine (piloted cell by
+tables, 8 x 1 on relu2-width-large, relu2-phase and relu2-alpha, 4 data seeds x 1
+initialization seed (4 trials) a cell on relu2-width-wide and relu2-width-d8.
+
+Version 4 of every sweep (:data:`RULE_VERSION`): the step grid reaches 1.99 and a run is
+stable while lambda_max(K(t)) < 2, the exact limit, for every model (before, a grid top of
+1.6 and a margin of 1.8 capped the linearization, whose kernel never moves, below its own
+limit).  The full grids are sized to one to two hours of one core of the shared 2-core machine (piloted cell by
 cell: a trial costs up to ~40 s wall at n = 2048 and about a minute at 4096, and
 the fixed-d series' budget, which scales with kappa(K^inf), reaches 4.6e5 steps at
 n = 256, d = 8, so that series stops at n = 128).  Costs are in the chapter, read
@@ -47,6 +52,9 @@ LARGE = {1024: [2.5, 3.0, 4.0], 2048: [2.5, 3.0, 4.0, 6.0], 4096: [2.5, 3.0, 4.0
 WIDTH_DATA_SEEDS = list(range(8))
 WIDTH_INIT_SEEDS = [0, 1]
 LARGE_INIT_SEEDS = [0]
+#: The version of every Part II sweep: bumped with the step rule (a stored table of another
+#: version is not reused by ``--reuse``).
+RULE_VERSION = 4
 #: Widths far above the crossing (m up to 32 n at n = 64): the lazy alternative's m^(-1/2) can show.
 WIDE = {64: [8.0, 32.0, 128.0, 512.0], 256: [8.0, 32.0, 128.0]}
 D8_N = [16, 32, 64, 128]
@@ -118,7 +126,8 @@ def robust_points(scale="full"):
 def _robust(name):
     p = PERTURBATIONS[name]
     return Sweep(name=name, fn=fair_task, description=f"relu2-width (n <= 128) under: {p.description}",
-                 grids={"book": p(robust_points("book")), "full": p(robust_points("full"))})
+                 grids={"book": p(robust_points("book")), "full": p(robust_points("full"))},
+                 version=RULE_VERSION)
 
 
 SWEEPS = [
@@ -128,19 +137,21 @@ SWEEPS = [
         description="network vs linearization at fair steps, n/d = 4, n = 32..512, md/n = 0.75..6",
         grids={"book": _BOOK_WIDTH,
                "full": _width(WIDTH_N, seeds=WIDTH_DATA_SEEDS, inits=WIDTH_INIT_SEEDS)},
-        version=3,
+        version=RULE_VERSION,
     ),
     Sweep(
         name="relu2-width-large",
         fn=fair_task,
         description="the same at n = 1024, 2048, 4096 (md/n near the crossing)",
         grids={"book": _fixed_ratio([32], [3.0], seeds=[0], inits=[0]), "full": _large()},
+        version=RULE_VERSION,
     ),
     Sweep(
         name="relu2-width-wide",
         fn=fair_task,
         description="the same far above the crossing: n = 64, 256, md/n = 8..512 (m to 2048)",
         grids={"book": _fixed_ratio([64], [8.0], seeds=[0], inits=[0], record_every=10), "full": _wide()},
+        version=RULE_VERSION,
     ),
     Sweep(
         name="relu2-width-d8",
@@ -150,6 +161,7 @@ SWEEPS = [
                             init_seed=[0]),
                "full": grid(n=D8_N, d=[8], md_over_n=D8_MD, ratio=["lecun"], data_seed=DATA_SEEDS,
                             init_seed=INIT_SEEDS)},
+        version=RULE_VERSION,
     ),
     Sweep(
         name="relu2-phase",
@@ -159,8 +171,8 @@ SWEEPS = [
                             data_seed=[0], init_seed=[0]),
                "full": grid(n=[32], d=[8], md_over_n=[2.0, 4.0],
                             ratio=[0.0, 0.25, 1.0, 4.0, 16.0], labels=["sign", "worst", "teacher"],
-                            data_seed=DATA_SEEDS, init_seed=INIT_SEEDS)},
-        version=2,
+                            data_seed=WIDTH_DATA_SEEDS, init_seed=INIT_SEEDS)},
+        version=RULE_VERSION,
     ),
     Sweep(
         name="relu2-alpha",
@@ -169,15 +181,15 @@ SWEEPS = [
         grids={"book": grid(n=[32], d=[8], md_over_n=[4.0], ratio=[1.0], alpha=[0.0, 10.0],
                             data_seed=[0], init_seed=[0]),
                "full": grid(n=[32], d=[8], md_over_n=[2.0, 4.0], ratio=[1.0],
-                            alpha=[0.0, 0.1, 1.0, 10.0, 30.0], data_seed=DATA_SEEDS,
+                            alpha=[0.0, 0.1, 1.0, 10.0, 30.0], data_seed=WIDTH_DATA_SEEDS,
                             init_seed=INIT_SEEDS)
                + grid(n=[32], d=[8], md_over_n=[2.0, 4.0], ratio=[1.0], model=["meanfield"],
-                      data_seed=DATA_SEEDS, init_seed=INIT_SEEDS)},
-        version=3,
+                      data_seed=WIDTH_DATA_SEEDS, init_seed=INIT_SEEDS)},
+        version=RULE_VERSION,
     ),
     *(_robust(name) for name in PERTURBATIONS),
 ]
 
-__all__ = ["D8_MD", "D8_N", "DATA_SEEDS", "INIT_SEEDS", "LARGE", "PERTURBATIONS", "PROTOCOL", "ROBUST_MD", "ROBUST_N", "WIDE",
+__all__ = ["D8_MD", "D8_N", "DATA_SEEDS", "INIT_SEEDS", "LARGE", "PERTURBATIONS", "PROTOCOL", "ROBUST_MD", "ROBUST_N", "RULE_VERSION", "WIDE",
            "SWEEPS", "LARGE_INIT_SEEDS", "WIDTH_DATA_SEEDS", "WIDTH_INIT_SEEDS",
            "WIDTH_MD", "WIDTH_N", "robust_points"]
