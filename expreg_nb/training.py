@@ -239,7 +239,15 @@ def gradient_descent(
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             for t in range(steps + 1):
-                out = objective(params)
+                try:
+                    out = objective(params)
+                except FloatingPointError as exc:
+                    # a model output that overflows after a step is the run diverging (it can jump
+                    # past inf between two losses): report it as such, naming the step
+                    if t == 0 or isinstance(exc, DivergenceError):
+                        raise
+                    names = rate_names or {}
+                    raise DivergenceError(t, math.inf, {names.get(k, k): v for k, v in rates.items()}) from exc
                 if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], Mapping)):
                     raise TypeError(f"objective must return a pair (residual, {{block: gradient}}), "
                                     f"got {type(out).__name__}")

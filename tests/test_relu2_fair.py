@@ -10,7 +10,7 @@ import pytest
 from expreg_nb import relu2, stability as st
 from expreg_nb.relu2 import experiments as ex
 from expreg_nb.relu2 import fair
-from expreg_nb.training import Model, linearize, train
+from expreg_nb.training import DivergenceError, Model, linearize, train
 
 
 def toy(g, jac, theta0):
@@ -221,3 +221,24 @@ def test_loss_rise_stops_a_run_early_with_the_judges_verdict():
     assert not a.stable and not verdict.stable and "loss rose" in a.reason and "loss rose" in verdict.reason
     # rules out: an early stop that does not save the rest of the run
     assert a.steps < full.history.steps
+
+
+def test_an_output_overflow_after_a_step_is_a_divergence_naming_the_step():
+    # u = theta^5, whose value the model refuses to hold past 1e30 (as relu2's forward does when
+    # float64 overflows): the run jumps past inf between two losses at a large step
+    def g(t):
+        if np.abs(t).max() > 1e30:
+            raise FloatingPointError("the model output is not representable in float64")
+        return t ** 5
+
+    m, p0 = toy(g, lambda t: np.diag(5 * t ** 4), [1.0])
+    X, y = np.zeros((1, 1)), np.array([0.0])
+    with pytest.raises(DivergenceError) as info:
+        train(m, X, y, init=p0, rates={"W": 1.0}, steps=50, progress=False)
+    # rules out: the model's overflow passed on without the step that caused it
+    assert info.value.step >= 1 and "diverged at step" in str(info.value)
+    # at unit rates (lambda_max(K(0)) = 1) and c = 1.99 the run towards y = 100 overshoots and
+    # overflows between two recordings of lambda_max
+    a = fair.net_attempt(m, p0, X, np.array([100.0]), {"W": 1 / 25}, 1.99, steps=50, tol=1e-6)
+    # rules out: a sweep task that crashes on an overflowing run instead of calling it unstable
+    assert not a.stable and a.reason.startswith("diverged at step")
