@@ -26,7 +26,8 @@ relu2-phase        n = 32, d = 8: md/n x eta_a/eta_w x labels (signs, worst case
 relu2-alpha        n = 32, d = 8: output scale alpha (lazy to rich), the mean-field 1/m model
 relu2-robust-*     the robustness tables of the chapter's headlines on n <= 128 of relu2-width
                    (md/n in ROBUST_MD): budget x10, tolerance /10, fresh seeds, each model's own
-                   best step
+                   best step; relu2-robust-ratio the same points at five more rate ratios, so
+                   that each model can get its own best ratio
 """
 from __future__ import annotations
 
@@ -127,6 +128,18 @@ def robust_points(scale="full"):
     return _width(ROBUST_N, mds=ROBUST_MD, seeds=WIDTH_DATA_SEEDS, inits=WIDTH_INIT_SEEDS)
 
 
+#: The rate ratios eta_a/eta_w of relu2-robust-ratio (besides LeCun's m/d of the baseline):
+#: first layer only, up to a second layer 16 times faster.
+RATIO_GRID = [0.0, 0.25, 1.0, 4.0, 16.0]
+
+
+def ratio_points(scale="full"):
+    """The points of relu2-robust-ratio: the robustness baseline at every ratio of RATIO_GRID (the
+    baseline's own LeCun ratio is in relu2-width), so that each model can get its own best ratio
+    (:func:`expreg_nb.relu2.tables.own_best_ratio`)."""
+    return [{**p, "ratio": r} for r in RATIO_GRID for p in robust_points(scale)]
+
+
 def _robust(name):
     p = PERTURBATIONS[name]
     return Sweep(name=name, fn=fair_task, description=f"relu2-width (n <= 128) under: {p.description}",
@@ -192,8 +205,15 @@ SWEEPS = [
         version=RULE_VERSION,
     ),
     *(_robust(name) for name in PERTURBATIONS),
+    Sweep(
+        name="relu2-robust-ratio",
+        fn=fair_task,
+        description="relu2-width (n <= 128) at the rate ratios 0, 1/4, 1, 4, 16: each model's own best ratio",
+        grids={"book": ratio_points("book"), "full": ratio_points("full")},
+        version=RULE_VERSION,
+    ),
 ]
 
-__all__ = ["D8_MD", "D8_N", "DATA_SEEDS", "INIT_SEEDS", "LARGE", "PERTURBATIONS", "PROTOCOL", "ROBUST_MD", "ROBUST_N", "RULE_VERSION", "WIDE",
+__all__ = ["D8_MD", "D8_N", "DATA_SEEDS", "INIT_SEEDS", "LARGE", "PERTURBATIONS", "PROTOCOL", "RATIO_GRID", "ROBUST_MD", "ROBUST_N", "RULE_VERSION", "WIDE",
            "SWEEPS", "LARGE_INIT_SEEDS", "WIDTH_DATA_SEEDS", "WIDTH_INIT_SEEDS",
-           "WIDTH_MD", "WIDTH_N", "robust_points"]
+           "WIDTH_MD", "WIDTH_N", "ratio_points", "robust_points"]

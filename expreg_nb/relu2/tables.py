@@ -11,7 +11,9 @@ resampled together, since they share the data):
 * :func:`critical_table` -- per (n, d) the critical md/n: where the success rate,
   linearly interpolated in md/n, first reaches ``level`` (inf if never);
 * :func:`critical_slope` -- the slope of log(critical md/n) against log n, with an
-  interval from resampling the data seeds of every n at once.
+  interval from resampling the data seeds of every n at once;
+* :func:`own_best_ratio` -- one row per trial from runs of it at several rate ratios, each
+  model at the ratio where it fits in the fewest steps (its own best ratio).
 
 The ``claim_*`` functions turn a sweep table into a
 :class:`expreg_nb.robustness.Verdict`, so that the chapter can put each headline
@@ -30,10 +32,12 @@ from ..validation import check_dataframe, check_int, check_open_unit, check_real
 
 __all__ = ["CLAIMS", "N_BOOT", "cell_median", "cell_rate", "claim_fit", "claim_kernel", "claim_net_faster",
            "claim_rank", "claim_slope", "bracketed", "critical_point", "critical_slope", "critical_table",
-           "fit_floor", "fit_gap"]
+           "fit_floor", "fit_gap", "own_best_ratio"]
 
 #: Bootstrap resamples per interval.
 N_BOOT = 1000
+#: What identifies one trial of the width sweeps (a cell without the ratio, and the seeds).
+TRIAL = ("n", "d", "md_over_n", "labels", "data_seed", "init_seed")
 
 
 def _columns(df, cols, name="df"):
@@ -420,3 +424,54 @@ CLAIMS = {
     "slope": Claim("critical md/n grows slower than n^0.5",
                    "at fixed n/d the slope of log critical md/n on log n lies below 0.5", claim_slope),
 }
+
+
+def own_best_ratio(df, trial=TRIAL):
+    """One row per trial (``trial``: the columns that identify it, those of ``TRIAL`` the table has)
+    from its runs at several rate ratios: each model at its own best ratio.
+
+    The network's columns (``net_*``, the kernel report, movement, ...) come from the row where
+    it fits in the fewest steps (if it fits at no ratio: where its final loss is lowest); the
+    linearization's ``lin_*`` columns from its own such row.  ``net_ratio`` / ``lin_ratio`` say
+    which ratio each got; ``outcome``, ``beyond`` and ``speedup`` are recomputed from the two
+    (:func:`expreg_nb.relu2.fair.compare_fits`, :func:`~expreg_nb.relu2.fair.speedup`);
+    ``ratio`` is ``"own best"`` so that the cells no longer split by ratio.
+    """
+    import pandas as pd
+
+    from .fair import compare_fits, speedup
+
+    df = _table(df)
+    if isinstance(trial, str) or not isinstance(trial, (list, tuple)) or not trial:
+        raise TypeError(f"trial must be a non-empty list of column names, got {trial!r:.60}")
+    keys = [c for c in trial if c in df.columns]
+    if not keys:
+        raise ValueError(f"df has none of the trial columns {list(trial)}")
+    _columns(df, ["ratio", "net_fit", "net_steps", "net_rel_loss", "lin_fit", "lin_steps", "lin_rel_loss"])
+    if df["ratio"].astype(str).nunique() < 2:
+        raise ValueError("df holds one rate ratio only: nothing to choose from")
+    d = df.reset_index(drop=True)
+
+    def pick(prefix):
+        fit = d[f"{prefix}_fit"].astype("boolean").fillna(False).astype(bool)
+        # fitting runs first, by steps; then the rest, by final loss
+        order = pd.DataFrame({"unfit": ~fit, "steps": np.where(fit, d[f"{prefix}_steps"], 0),
+                              "rel": d[f"{prefix}_rel_loss"].fillna(np.inf)})
+        ranked = d.assign(_u=order["unfit"], _s=order["steps"], _r=order["rel"]).sort_values(
+            ["_u", "_s", "_r"], kind="stable")
+        return ranked.drop_duplicates(keys, keep="first").drop(columns=["_u", "_s", "_r"]).set_index(keys)
+
+    net, lin = pick("net"), pick("lin")
+    out = net.copy()
+    lin_cols = [c for c in d.columns if c.startswith("lin_")]
+    out[lin_cols] = lin.loc[out.index, lin_cols]
+    out["net_ratio"] = net["ratio"].astype(str)
+    out["lin_ratio"] = lin.loc[out.index, "ratio"].astype(str)
+    out["ratio"] = "own best"
+    nf, lf = out["net_fit"].astype(bool), out["lin_fit"].astype(bool)
+    ns = out["net_steps"].fillna(0).astype(int)
+    ls = out["lin_steps"].fillna(0).astype(int)
+    out["outcome"] = [compare_fits(bool(a), int(b), bool(c), int(e)) for a, b, c, e in zip(nf, ns, lf, ls)]
+    out["beyond"] = out["outcome"].isin(["net only", "net faster"])
+    out["speedup"] = [speedup(bool(a), int(b), bool(c), int(e)) for a, b, c, e in zip(nf, ns, lf, ls)]
+    return out.reset_index()
