@@ -146,6 +146,17 @@ class Problem:
         return self._get("fair_table", make)
 
     @property
+    def ratio_table(self):
+        """fair_table at two rate ratios (the shape of relu2-robust-ratio with its baseline)."""
+        import pandas as pd
+
+        def make():
+            t = self.fair_table.assign(lin_rel_loss=1e-4)
+            return pd.concat([t.assign(ratio="lecun"), t.assign(ratio=1.0, net_steps=t["net_steps"] + 5)],
+                             ignore_index=True)
+        return self._get("ratio_table", make)
+
+    @property
     def table(self):
         """A small sweep table (the shape of relu2's stored tables)."""
         import pandas as pd
@@ -554,6 +565,7 @@ SPECS: list[Spec] = [
       dict(n="size_2", d="size", step_rule="choice", model="choice", alpha="real_nonneg")),
     S("R2.teacher_labels", R2.teacher_labels, lambda p: dict(X=p.X, seed=0)),
     S("RS.robust_points", RS.robust_points, lambda p: dict(scale="book"), dict(scale="scale")),
+    S("RS.ratio_points", RS.ratio_points, lambda p: dict(scale="book"), dict(scale="scale")),
     # ------------------------------------------------------------------ Part II: the kernel's change
     S("RK.dead_inputs", RK.dead_inputs, lambda p: dict(W=p.Wr, X=p.X), {}, WX),
     S("RK.spectrum", RK.spectrum,
@@ -611,6 +623,9 @@ SPECS: list[Spec] = [
       dict(df="dataframe", min_fits="int_pos")),
     S("RT.claim_slope", RT.claim_slope, lambda p: dict(df=p.fair_table, below=0.5),
       dict(df="dataframe", below="real_pos")),
+    S("RT.own_best_ratio", RT.own_best_ratio,
+      lambda p: dict(df=p.ratio_table, trial=["n", "md_over_n", "data_seed", "init_seed"]),
+      dict(df="dataframe", trial="columns")),
     # ------------------------------------------------------------------ the trainer
     S("training.gradient_descent", training.gradient_descent,
       lambda p: dict(params={"w": np.ones(2)}, objective=lambda q: (q["w"], {"w": q["w"]}),

@@ -158,6 +158,32 @@ def test_claims_on_constructed_tables():
     assert not table.robust
 
 
+def test_own_best_ratio_gives_each_model_its_fastest_ratio():
+    base = dict(n=32, d=8, md_over_n=2.0, data_seed=0, init_seed=0, lin_floor=0.0, params_over_n=2.2,
+                kappa0=10.0, kappaT=5.0, net_rel_loss=1e-4, lin_rel_loss=1e-4)
+    rows = [  # trial 0: the network is fastest at ratio 4, the linearization at 0.25
+        dict(base, ratio="lecun", net_fit=True, net_steps=300, lin_fit=True, lin_steps=200),
+        dict(base, ratio=4.0, net_fit=True, net_steps=100, lin_fit=True, lin_steps=400, kappaT=2.0),
+        dict(base, ratio=0.25, net_fit=False, net_steps=900, net_rel_loss=0.5, lin_fit=True, lin_steps=50),
+        # trial 1: the network never fits (lowest final loss at 4), the linearization only at lecun
+        dict(base, data_seed=1, ratio="lecun", net_fit=False, net_steps=900, net_rel_loss=0.3,
+             lin_fit=True, lin_steps=70),
+        dict(base, data_seed=1, ratio=4.0, net_fit=False, net_steps=900, net_rel_loss=0.1,
+             lin_fit=False, lin_steps=900, lin_rel_loss=0.2),
+    ]
+    out = tables.own_best_ratio(pd.DataFrame(rows)).set_index("data_seed")
+    t0, t1 = out.loc[0], out.loc[1]
+    # rules out: one shared ratio for both models, or a pick by something other than fewest steps
+    assert (t0["net_ratio"], t0["lin_ratio"]) == ("4.0", "0.25")
+    assert (t0["net_steps"], t0["lin_steps"]) == (100, 50) and t0["speedup"] == 0.5
+    assert t0["outcome"] == "lin faster" and t0["kappaT"] == 2.0  # the network's row's kernel
+    # rules out: a non-fitting model given the first row instead of its lowest final loss
+    assert t1["net_ratio"] == "4.0" and t1["lin_ratio"] == "lecun" and t1["outcome"] == "lin only"
+    assert (out["ratio"] == "own best").all() and len(out) == 2
+    with pytest.raises(ValueError, match="one rate ratio"):
+        tables.own_best_ratio(pd.DataFrame(rows[:1]))
+
+
 def test_named_sweeps_vary_n_and_the_robust_grids_are_the_perturbations():
     s = {sw.name: sw for sw in sweeps.SWEEPS}
     full = s["relu2-width"].points("full")
@@ -176,6 +202,10 @@ def test_named_sweeps_vary_n_and_the_robust_grids_are_the_perturbations():
         # rules out: a stored robustness table that is not the perturbation of the baseline grid
         assert s[name].points("full") == pert(base)
     assert all(p in full for p in base)
+    # rules out: a ratio table that is not the baseline at the other ratios (LeCun's is the baseline)
+    ratio_pts = s["relu2-robust-ratio"].points("full")
+    assert "lecun" not in sweeps.RATIO_GRID and len(ratio_pts) == len(base) * len(sweeps.RATIO_GRID)
+    assert all({**p, "ratio": "lecun"} in base for p in ratio_pts)
 
 
 def test_part2_citations_are_in_the_bibliography():
