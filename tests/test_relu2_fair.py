@@ -242,3 +242,21 @@ def test_an_output_overflow_after_a_step_is_a_divergence_naming_the_step():
     a = fair.net_attempt(m, p0, X, np.array([100.0]), {"W": 1 / 25}, 1.99, steps=50, tol=1e-6)
     # rules out: a sweep task that crashes on an overflowing run instead of calling it unstable
     assert not a.stable and a.reason.startswith("diverged at step")
+
+
+def test_fastest_rule_takes_any_scale_that_does_not_diverge():
+    X, y = ex.problem(32, 8, data_seed=0)
+    model = relu2.model()
+    p0 = model.init(12, 8, 0)
+    kw = dict(ratio=12 / 8, steps=5000, tol=1e-3)
+    base = fair.fair_compare(model, p0, X, y, **kw)
+    fast = fair.fair_compare(model, p0, X, y, step_rule="fastest", **kw)
+    net, lin = fast["net"].attempt, fast["lin"].attempt
+    # rules out: a "fastest" step slower than the largest stable one, or a diverged run chosen
+    assert net.steps <= base["net"].attempt.steps and lin.steps <= base["lin"].attempt.steps
+    assert net.result is not None and net.result.relative_loss <= 1e-3
+    # rules out: a rule that still stops at the stability limits (this problem's fastest network
+    # run sharpens past lambda_max = 2 and raises its loss by more than MAX_RISE)
+    assert net.c > base["net"].c and net.max_lambda_max >= 2 and net.max_rise > st.MAX_RISE
+    # the linearization cannot pass c = 2 (its quadratic diverges)
+    assert lin.c < 2 and all(a.c in fair.FAST_GRID or a.c in st.GRID for a in fast["net"].attempts)

@@ -41,7 +41,7 @@ from ..validation import (as_float_array, check_bool, check_choice, check_int, c
 from . import kernels as kr
 from . import network as relu2
 
-__all__ = ["MIN_STEPS", "OUTCOMES", "SLOWER", "STEP_RULES", "budget_steps", "compare_fits", "fair_compare",
+__all__ = ["FAST_GRID", "MIN_STEPS", "OUTCOMES", "SLOWER", "STEP_RULES", "budget_steps", "compare_fits", "fair_compare",
            "fair_task", "kappa_bound", "lin_attempt", "meanfield_model", "net_attempt", "resolve_ratio", "speedup"]
 
 #: "Much faster": one model needs at least this many times the other's steps.
@@ -50,8 +50,15 @@ SLOWER = 2.0
 OUTCOMES = ("net only", "net faster", "comparable", "lin faster", "lin only", "neither")
 #: How c is chosen: the largest stable c for each model (the book's rule); the stable c with the
 #: fewest steps to tolerance for each model; the network's largest stable c for both (the rule
-#: this chapter replaced: the linearization at the network's step).
-STEP_RULES = ("largest", "own_best", "network_c")
+#: this chapter replaced: the linearization at the network's step); ``"fastest"``: for each model
+#: the c of FAST_GRID with the fewest steps to tolerance among all runs that do not diverge,
+#: whatever their curvature or loss rises (edge-of-stability runs included).
+STEP_RULES = ("largest", "own_best", "network_c", "fastest")
+#: The scales the "fastest" rule tries above a model's largest stable scale: 4 * 2^(-k/2), from
+#: twice the quadratic limit down (every second value of a grid 19% apart).
+FAST_GRID = tuple(4.0 * 2.0 ** (-k / 2) for k in range(22))
+#: The curvature and loss-rise limits of the "fastest" rule: none (only divergence rejects a run).
+_NO_LIMIT = 1e300
 #: Fewest steps in a budget.
 MIN_STEPS = 500
 
@@ -253,6 +260,26 @@ def _best(search, run, grid, tol):
     return st.Search(best.c, best, search.c_above, tried)
 
 
+def _fastest(search, c_stable, run, tol):
+    """The "fastest" rule above a model's largest stable scale ``c_stable``: every scale of
+    FAST_GRID from its top down to ``c_stable`` run with no curvature or loss-rise limit (``run``);
+    the fitting run with the fewest steps, against ``search``'s answer (the fastest stable run).
+    A model with no stable scale keeps the search's answer."""
+    if search.attempt is None:
+        return search
+    best, tried = search.attempt, list(search.attempts)
+    fit_best = _fit(best, tol)
+    for c in FAST_GRID:
+        if c <= c_stable:
+            break
+        a = run(c)
+        tried.append(a)
+        f = _fit(a, tol)
+        if a.stable and f[0] and (not fit_best[0] or f[1] < fit_best[1]):
+            best, fit_best = a, f
+    return st.Search(best.c, best, math.nan, tried)
+
+
 def fair_compare(model, p0, X, y, *, ratio, steps, tol=1e-3, record_every=10, step_rule="largest",
                  start=4, grid=st.GRID):
     r"""Train ``model`` and its linearization at ``p0`` each at its own step (``step_rule``).
@@ -303,6 +330,13 @@ def fair_compare(model, p0, X, y, *, ratio, steps, tol=1e-3, record_every=10, st
         lin = st.largest_stable(lin_run, grid, start)
     if step_rule == "own_best":
         net, lin = _best(net, net_run, grid, tol), _best(lin, lin_run, grid, tol)
+    if step_rule == "fastest":
+        # below the largest stable scale as "own_best" searches, above it with no limits
+        loose = dict(accept=_NO_LIMIT, max_rise=_NO_LIMIT)
+        net = _fastest(_best(net, net_run, grid, tol), net.c,
+                       lambda c: net_attempt(model, p0, X, y, rates1, c, **kw, **loose), tol)
+        lin = _fastest(_best(lin, lin_run, grid, tol), lin.c,
+                       lambda c: lin_attempt(mu, beta, c, **kw, **loose), tol)
     return {"net": net, "lin": lin, "rates1": rates1, "K0": K0, "eig0": (lam, V), "e0": e0}
 
 

@@ -26,7 +26,8 @@ relu2-phase        n = 32, d = 8: md/n x eta_a/eta_w x labels (signs, worst case
 relu2-alpha        n = 32, d = 8: output scale alpha (lazy to rich), the mean-field 1/m model
 relu2-robust-*     the robustness tables of the chapter's headlines on n <= 128 of relu2-width
                    (md/n in ROBUST_MD): budget x10, tolerance /10, fresh seeds, each model's own
-                   best step; relu2-robust-ratio the same points at five more rate ratios, so
+                   best step, each model's fastest step whatever its curvature (c up to 4);
+                   relu2-robust-ratio the same points at five more rate ratios, so
                    that each model can get its own best ratio
 """
 from __future__ import annotations
@@ -117,6 +118,7 @@ PERTURBATIONS = {
     "relu2-robust-tol": rb.tolerance(0.1),
     "relu2-robust-seeds": rb.fresh_seeds(offset=1000),
     "relu2-robust-rule": rb.set_key("step_rule", "own_best", name="step rule: own best"),
+    "relu2-robust-fastest": rb.set_key("step_rule", "fastest", name="step rule: fastest, any c"),
 }
 
 
