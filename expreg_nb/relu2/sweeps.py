@@ -28,7 +28,8 @@ relu2-robust-*     the robustness tables of the chapter's headlines on n <= 128 
                    (md/n in ROBUST_MD): budget x10, tolerance /10, fresh seeds, each model's own
                    best step, each model's fastest step whatever its curvature (c up to 4);
                    relu2-robust-ratio the same points at five more rate ratios, so
-                   that each model can get its own best ratio
+                   that each model can get its own best ratio (relu2-robust-ratio-fastest:
+                   the same with each model at its fastest step)
 """
 from __future__ import annotations
 
@@ -212,6 +213,14 @@ SWEEPS = [
         fn=fair_task,
         description="relu2-width (n <= 128) at the rate ratios 0, 1/4, 1, 4, 16: each model's own best ratio",
         grids={"book": ratio_points("book"), "full": ratio_points("full")},
+        version=RULE_VERSION,
+    ),
+    Sweep(
+        name="relu2-robust-ratio-fastest",
+        fn=fair_task,
+        description="relu2-robust-ratio with each model at its fastest step (step rule 'fastest')",
+        grids={"book": PERTURBATIONS["relu2-robust-fastest"](ratio_points("book")),
+               "full": PERTURBATIONS["relu2-robust-fastest"](ratio_points("full"))},
         version=RULE_VERSION,
     ),
 ]
