@@ -206,6 +206,8 @@ def test_named_sweeps_vary_n_and_the_robust_grids_are_the_perturbations():
     ratio_pts = s["relu2-robust-ratio"].points("full")
     assert "lecun" not in sweeps.RATIO_GRID and len(ratio_pts) == len(base) * len(sweeps.RATIO_GRID)
     assert all({**p, "ratio": "lecun"} in base for p in ratio_pts)
+    # rules out: a combined table that is not the ratio points at the fastest rule
+    assert s["relu2-robust-ratio-fastest"].points("full") == [{**p, "step_rule": "fastest"} for p in ratio_pts]
 
 
 def test_part2_citations_are_in_the_bibliography():
