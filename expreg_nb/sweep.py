@@ -205,10 +205,19 @@ def _default_catch():
 
 
 def _call(fn, point, catch):
-    """Run one task; an expected error becomes ``{"error": "Type: message"}``."""
+    """Run one task with one BLAS thread; an expected error becomes ``{"error": "Type: message"}``.
+
+    One thread makes a task's floats independent of the machine's BLAS threading (a threaded
+    eigenvalue solver rounds differently: a singular kernel's lambda_min of ~1e-18 came out
+    twice as large with more threads), so a stored table and its recheck agree to 1e-9
+    wherever they run; sweeps parallelize over tasks instead (``--workers``).
+    """
+    from threadpoolctl import threadpool_limits
+
     start = time.perf_counter()
     try:
-        out = fn(**point)
+        with threadpool_limits(limits=1, user_api="blas"):
+            out = fn(**point)
     except catch as exc:
         out = {ERROR_COLUMN: f"{type(exc).__name__}: {exc}"}
     else:
