@@ -224,14 +224,19 @@ def test_stored_tables_reproduce(name):
     assert rep["rows"] and len(rep["columns"]) == len(table.columns) - 1
 
 
+def _with_two_blas_threads(code):
+    """Run ``code`` in a fresh interpreter whose BLAS may use two threads."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+
+
 def test_rerun_does_not_depend_on_blas_threads():
     code = ("from expreg_nb import sweep, recheck as rc\n"
             "for name in ('exp-width-norm-indep', 'relu2-phase'):\n"
             "    t, p = sweep.load_result(name, 'full', recheck='off')\n"
             "    r = rc.recheck(t, sweep.get(name), 'full', p, min_rows=2, fraction=0.0, budget_s=0.0)\n"
             "    print(name, len(r['rows']))\n")
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    proc = _with_two_blas_threads(code)
     # rules out: stored floats that only a particular BLAS thread count reproduces
     assert proc.returncode == 0, proc.stderr[-2000:]
 
@@ -268,7 +273,6 @@ def test_a_singular_kernels_row_reruns_the_same_with_threaded_blas():
             "live = sweep.run(s.fn, pts, progress=False)\n"
             "bad = rc.compare_rows(row.reset_index(drop=True), live)\n"
             "assert not bad, bad\n")
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    proc = _with_two_blas_threads(code)
     # rules out: stored floats that only a particular BLAS thread count reproduces
     assert proc.returncode == 0, proc.stderr[-2000:]
